@@ -59,7 +59,8 @@ def templates_package() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         TEMPLATES_PACKAGE, TEMPLATES / "__init__.py", submodule_search_locations=[str(TEMPLATES)]
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     package = importlib.util.module_from_spec(spec)
     sys.modules[TEMPLATES_PACKAGE] = package
     spec.loader.exec_module(package)

@@ -1,4 +1,4 @@
-"""production-fastapi: the production rules for FastAPI, as a skill, templates, a reviewer, a scaffolder and an MCP server."""
+"""production-fastapi: FastAPI production rules as a skill, templates, a reviewer, a scaffolder and an MCP server."""
 
 from importlib.metadata import PackageNotFoundError, version
 
