@@ -38,6 +38,7 @@ def reference() -> FastAPI:
 
 def ours() -> FastAPI:
     from templates.main import create_app
+
     from templates.settings import Settings
 
     # Production-like: JSON logs at INFO (one access line per request), the benchmark's origin allowed.
@@ -49,4 +50,3 @@ def basehttp() -> FastAPI:
     from benchmarks.load.basehttp_stack import create_basehttp_app
 
     return create_basehttp_app(bench_router())
-

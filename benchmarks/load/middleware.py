@@ -59,26 +59,43 @@ def measure(arguments: argparse.Namespace, workdir: Path) -> dict[str, dict[str,
             port = free_port()
             servers[app] = stack.enter_context(
                 running_server(
-                    uvicorn_command(f"benchmarks.load.apps:{app}", port, factory=True, extra=["--log-level", "warning"]),
+                    uvicorn_command(
+                        f"benchmarks.load.apps:{app}", port, factory=True, extra=["--log-level", "warning"]
+                    ),
                     port,
                     workdir / f"{app}.log",
                     ready_path="/hello",
                     cpu_prefix=cpu_pin("0"),
                 )
             )
-        for app, server in servers.items():
+        for server in servers.values():
             for endpoint in ENDPOINTS:
-                run_wrk(server.base_url + endpoint, seconds=arguments.warmup, connections=arguments.connections,
-                        headers=headers, wrk_cpus="1")  # fmt: skip
+                run_wrk(
+                    server.base_url + endpoint,
+                    seconds=arguments.warmup,
+                    connections=arguments.connections,
+                    headers=headers,
+                    wrk_cpus="1",
+                )
         for round_number in range(arguments.rounds):
-            order = arguments.apps[round_number % len(arguments.apps) :] + arguments.apps[: round_number % len(arguments.apps)]
+            order = (
+                arguments.apps[round_number % len(arguments.apps) :]
+                + arguments.apps[: round_number % len(arguments.apps)]
+            )
             for endpoint in ENDPOINTS:
                 for app in order:
-                    result = run_wrk(servers[app].base_url + endpoint, seconds=arguments.seconds,
-                                     connections=arguments.connections, headers=headers, wrk_cpus="1")  # fmt: skip
+                    result = run_wrk(
+                        servers[app].base_url + endpoint,
+                        seconds=arguments.seconds,
+                        connections=arguments.connections,
+                        headers=headers,
+                        wrk_cpus="1",
+                    )
                     results[app][endpoint].append(result)
-                    print(f"  round {round_number + 1} {endpoint:7} {app:10} {result.requests_per_s:9.0f} req/s "
-                          f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  errors {result.errors}")  # fmt: skip
+                    print(
+                        f"  round {round_number + 1} {endpoint:7} {app:10} {result.requests_per_s:9.0f} req/s "
+                        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  errors {result.errors}"
+                    )
         time.sleep(0.5)  # let the servers flush their last log lines
         for app in arguments.apps:
             if app in LOGGING_APPS:
@@ -97,7 +114,7 @@ def _check_access_log(app: str, log: str, results: dict[str, list[WrkResult]]) -
 def summarize(results: dict[str, dict[str, list[WrkResult]]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for endpoint in ENDPOINTS:
-        rows = {}
+        rows: dict[str, dict[str, Any]] = {}
         for app, per_endpoint in results.items():
             runs = per_endpoint[endpoint]
             rows[app] = {
@@ -133,7 +150,9 @@ def render(summary: dict[str, Any], env: dict[str, Any], arguments: argparse.Nam
     for endpoint, data in summary.items():
         lines += [f"## GET {endpoint}", "", "| app | req/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
         for app, row in data["apps"].items():
-            lines.append(f"| {app} | {row['requests_per_s']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} |")
+            lines.append(
+                f"| {app} | {row['requests_per_s']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} |"
+            )
         lines.append("")
         ratios = data["ratios"]
         if "ours_of_bare" in ratios:
@@ -141,8 +160,10 @@ def render(summary: dict[str, Any], env: dict[str, Any], arguments: argparse.Nam
             lines.append(f"- ours / bare = {ratios['ours_of_bare']:.2f} (target >= {TARGET_OF_BARE}: {verdict})")
         if "ours_over_basehttp" in ratios:
             verdict = "met" if ratios["ours_over_basehttp"] >= TARGET_OVER_BASEHTTP else "MISSED"
-            lines.append(f"- ours / BaseHTTPMiddleware = {ratios['ours_over_basehttp']:.2f} "
-                         f"(target >= {TARGET_OVER_BASEHTTP}: {verdict})")  # fmt: skip
+            lines.append(
+                f"- ours / BaseHTTPMiddleware = {ratios['ours_over_basehttp']:.2f} "
+                f"(target >= {TARGET_OVER_BASEHTTP}: {verdict})"
+            )
         if "ours_of_reference" in ratios:
             lines.append(f"- ours / reference (asgi-correlation-id + CORS) = {ratios['ours_of_reference']:.2f}")
         lines.append("")

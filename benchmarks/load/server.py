@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,12 +40,18 @@ def uvicorn_command(target: str, port: int, *, factory: bool = False, extra: Seq
 def gunicorn_command(target: str, port: int, *, workers: int = 1, extra: Sequence[str] = ()) -> list[str]:
     """gunicorn with the maintained uvicorn-worker class, bound to loopback."""
     return [
-        PYTHON, "-m", "gunicorn", target,
-        "--worker-class", "uvicorn_worker.UvicornWorker",
-        "--workers", str(workers),
-        "--bind", f"127.0.0.1:{port}",
+        PYTHON,
+        "-m",
+        "gunicorn",
+        target,
+        "--worker-class",
+        "uvicorn_worker.UvicornWorker",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
         *extra,
-    ]  # fmt: skip
+    ]
 
 
 @dataclass
@@ -77,10 +83,8 @@ class ServerProcess:
     def kill(self) -> None:
         """End the process group this runner started (gunicorn's workers included)."""
         if self.process.poll() is None:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout=10)
 
 
@@ -111,7 +115,9 @@ def start_server(
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before it was ready:\n{server.log_text()[-3000:]}")
+            raise RuntimeError(
+                f"server exited with {process.returncode} before it was ready:\n{server.log_text()[-3000:]}"
+            )
         try:
             response = httpx.get(server.base_url + ready_path, timeout=1.0)
             if response.status_code < 500:
@@ -137,9 +143,15 @@ def running_server(
 ) -> Iterator[ServerProcess]:
     """``start_server`` as a context manager that always ends the process."""
     server = start_server(
-        command, port, log_path, env=env, cwd=cwd, ready_path=ready_path, ready_timeout=ready_timeout,
+        command,
+        port,
+        log_path,
+        env=env,
+        cwd=cwd,
+        ready_path=ready_path,
+        ready_timeout=ready_timeout,
         cpu_prefix=cpu_prefix,
-    )  # fmt: skip
+    )
     try:
         yield server
     finally:
