@@ -1,0 +1,101 @@
+"""Fill a staging folder: the templates copied verbatim, then the per-project files rendered from blueprints.
+
+Blueprints live in ``blueprints/`` and mirror the generated tree. In their paths ``__package__`` becomes the import
+package name and a leading ``dot-`` becomes ``.`` (so packaging tools never mistake them for our own dotfiles).
+Files ending in ``.j2`` are rendered with jinja2; every other blueprint is copied as it is (Alembic's
+``script.py.mako`` has its own template syntax).
+"""
+
+from __future__ import annotations
+
+import shutil
+from functools import cache
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from production_fastapi import bundle
+from production_fastapi.scaffold.requirements import requirements
+from production_fastapi.scaffold.spec import ProjectSpec
+
+if TYPE_CHECKING:
+    import jinja2
+
+__all__ = ["BLUEPRINTS", "fill"]
+
+BLUEPRINTS = Path(__file__).resolve().parent / "blueprints"
+# Templates that belong at the project root (deployment files); every other template goes into the package.
+_ROOT_TEMPLATES = frozenset({"gunicorn_conf.py", "Dockerfile", ".dockerignore"})
+_SKIP_TEMPLATES = frozenset({"__init__.py"})
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    # Imported here: the CLI imports this package to build its parser, and jinja2 is only needed to generate.
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(BLUEPRINTS),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # noqa: S701 - we render Python, TOML and Markdown, never HTML
+    )
+
+
+def _target(relative: PurePosixPath, package: str) -> PurePosixPath:
+    parts = [package if part == "__package__" else part for part in relative.parts]
+    parts = ["." + part[len("dot-") :] if part.startswith("dot-") else part for part in parts]
+    target = PurePosixPath(*parts)
+    return target.with_suffix("") if target.suffix == ".j2" else target
+
+
+def _blueprints() -> list[PurePosixPath]:
+    return sorted(
+        PurePosixPath(path.relative_to(BLUEPRINTS).as_posix())
+        for path in BLUEPRINTS.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+
+
+def _context(spec: ProjectSpec) -> dict[str, object]:
+    reqs = requirements()
+    return {
+        "name": spec.name,
+        "package": spec.package,
+        "database": spec.database,
+        "redis": spec.redis,
+        "python": spec.python,
+        "python_tag": spec.python_tag,
+        "runtime_requirements": reqs.runtime,
+        "dev_requirements": reqs.dev,
+        "templates": [t.name for t in bundle.list_templates() if t.name not in _SKIP_TEMPLATES],
+    }
+
+
+def fill(staging: Path, spec: ProjectSpec) -> list[Path]:
+    """Write the project into ``staging``; returns the relative paths written, sorted."""
+    written: list[Path] = []
+
+    def place(relative: PurePosixPath) -> Path:
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written.append(Path(relative))
+        return target
+
+    for template in bundle.list_templates():
+        if template.name in _SKIP_TEMPLATES:
+            continue
+        folder = PurePosixPath() if template.name in _ROOT_TEMPLATES else PurePosixPath(spec.package)
+        shutil.copyfile(template.path, place(folder / template.name))
+
+    environment = _environment()
+    context = _context(spec)
+    for relative in _blueprints():
+        target = place(_target(relative, spec.package))
+        if relative.suffix == ".j2":
+            text = environment.get_template(relative.as_posix()).render(context)
+            target.write_text(text, encoding="utf-8")
+        else:
+            shutil.copyfile(BLUEPRINTS / relative, target)
+    return sorted(written)
