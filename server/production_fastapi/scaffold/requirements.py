@@ -21,7 +21,9 @@ _DISTRIBUTION = "production-fastapi"
 _DEV_TOOLS = ("pytest", "pytest-timeout", "anyio", "ruff", "mypy")
 # "fastapi run" lives in fastapi-cli, which the "standard" extra brings.
 _EXTRA_EXTRAS = {"fastapi": "standard"}
-_REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)(?:\[(?P<extras>[^\]]*)\])?\s*(?P<spec>[^;]*?)\s*(?:;(?P<marker>.*))?$")
+_REQUIREMENT = re.compile(
+    r"^(?P<name>[A-Za-z0-9._-]+)(?:\[(?P<extras>[^\]]*)\])?\s*(?P<spec>[^;]*?)\s*(?:;(?P<marker>.*))?$"
+)
 _EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
 

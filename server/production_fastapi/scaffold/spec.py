@@ -16,7 +16,7 @@ from typing import Literal
 
 from production_fastapi.scaffold.errors import ScaffoldError
 
-__all__ = ["DATABASES", "SUPPORTED_PYTHONS", "Database", "ProjectSpec", "package_name_for", "make_spec"]
+__all__ = ["DATABASES", "SUPPORTED_PYTHONS", "Database", "ProjectSpec", "make_spec", "package_name_for"]
 
 Database = Literal["sqlite", "postgres"]
 DATABASES: tuple[Database, ...] = ("sqlite", "postgres")
