@@ -1,0 +1,57 @@
+"""What the server tells a model: its instructions and the ``production`` prompt.
+
+Claude Code defers MCP tools and finds them by searching these instructions, so they name the situations
+("production-ready", "review", "health checks", "new service") in the words a user would use.
+"""
+
+from __future__ import annotations
+
+__all__ = ["INSTRUCTIONS", "SUPPORTED_STACKS", "production_prompt", "unsupported_stack"]
+
+SUPPORTED_STACKS = ("fastapi",)
+
+INSTRUCTIONS = """\
+production-fastapi: production rules for FastAPI / Starlette / Uvicorn services (not Django or Flask).
+Use these tools whenever a FastAPI service is written, reviewed or made production-ready (logging, request IDs,
+health checks, error responses, middleware, CORS, timeouts, graceful shutdown, rate limits, Docker/gunicorn):
+- review_file(path or source): check one file against the rules; each finding names the fix, the SKILL.md section
+  and the template that shows the right pattern. Run it on code you just wrote before presenting it.
+- review_project(path): the same for a whole folder, including project-wide checks (missing liveness/readiness
+  probes, missing problem+json handlers).
+- list_templates / get_template(name): copy-ready, tested modules (settings, logging_config, middleware,
+  error_handlers, health_checks, rate_limiting, database, lifespan, main, gunicorn_conf, Dockerfile). Prefer them
+  to writing that plumbing by hand.
+- scaffold_service(name, destination): a new service built from the templates (SQLite and in-memory limits by
+  default, Postgres and Redis by environment). It only creates a new folder; it never overwrites.
+Resources: production-fastapi://skill (the rules, read it first), production-fastapi://templates/<name>,
+production-fastapi://rules and production-fastapi://rules/<code>. Prompt: production (stack=fastapi).
+Paths must lie inside the server's allowed directories (by default its working directory)."""
+
+
+def production_prompt(stack: str) -> str:
+    """The walk-through behind the ``production`` prompt and the ``/production fastapi`` command."""
+    return f"""\
+Make the {stack} service in this project production-ready, following production-fastapi.
+
+1. Read the resource production-fastapi://skill (SKILL.md): the production checklist, the house conventions
+   (/health/live and /health/ready, X-Request-ID, JSON log fields, application/problem+json) and the traps.
+2. Find the application (the module that creates FastAPI()) and run review_project on the project folder.
+   Read each finding's fix, SKILL.md section and template.
+3. Fix every error, then the warnings. Where a template covers the finding, adopt it with get_template instead of
+   writing bespoke code; keep the templates' relative imports together in one package.
+4. Walk the checklist over the service. Add without asking whatever never changes the API contract: structured
+   JSON logs with request IDs, security headers, a request body limit, timeouts on outbound calls, graceful
+   shutdown, liveness and readiness probes, safe proxy trust, rate limits on auth routes. Ask the user before
+   changing what clients see: the error response format (problem+json), status codes, response fields.
+5. Run review_project again until it reports no errors, then run the project's tests (and ruff/mypy if the
+   project uses them). Report what changed, what you left for the user to decide, and the remaining findings."""
+
+
+def unsupported_stack(stack: str) -> str:
+    """What the prompt and the slash command say for a stack we have no rules for."""
+    shown = stack.strip()[:40] or "(empty)"
+    return (
+        f"production-fastapi has rules, templates and checks for FastAPI only; '{shown}' is not supported. "
+        "Use /production fastapi (or the production prompt with stack=fastapi) on a FastAPI, Starlette or Uvicorn "
+        "service; for Django, Flask or other stacks follow that framework's own deployment guidance."
+    )

@@ -1,0 +1,275 @@
+"""The one path policy every MCP tool goes through before it touches the file system.
+
+A model chooses the paths our tools receive, and a model can be talked into anything by the code it reads, so the
+policy trusts nothing it is given:
+
+- an allow-list of directories (``--allow DIR``, the ``PRODUCTION_FASTAPI_MCP_ALLOW`` variable, or the working
+  directory) bounds every read and write; client roots may only narrow it, never widen it;
+- a path is resolved to its real path (symlinks followed) before the containment check, and containment compares
+  path components, so ``/srv/app-evil`` is not inside ``/srv/app``;
+- a file is opened with ``O_NOFOLLOW`` on its resolved path and checked again through the open descriptor, so a
+  symlink or FIFO swapped in after the check is refused rather than followed;
+- NUL bytes, control characters, over-long names, devices, FIFOs, sockets, directories where a file is expected,
+  files over the size cap and text that is not UTF-8 are refused;
+- new folders get plain names only (letters, digits, ``.``, ``_``, ``-``), so an encoded separator such as ``%2f``
+  never becomes a directory that looks like a traversal.
+
+Every refusal is a :class:`PathRefused` whose message is one sentence naming nothing outside the allow-list: a
+client must not learn what exists elsewhere on the machine from our errors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "ALLOW_ENV",
+    "MAX_FILE_BYTES",
+    "MAX_PATH_CHARS",
+    "PathPolicy",
+    "PathRefused",
+    "ProjectFile",
+]
+
+ALLOW_ENV = "PRODUCTION_FASTAPI_MCP_ALLOW"
+MAX_PATH_CHARS = 4096
+MAX_FILE_BYTES = 1_000_000
+# The common file-system limit on one name; longer ones fail with ENAMETOOLONG, which we'd rather say plainly.
+_MAX_NAME_BYTES = 255
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NEW_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+# Folders a project review never descends into: environments, caches and VCS data are not the project's code.
+_SKIP_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__", ".mypy_cache",
+        ".ruff_cache", ".pytest_cache", ".hypothesis", "build", "dist", "site-packages", ".eggs",
+    }
+)  # fmt: skip
+
+
+class PathRefused(ValueError):
+    """A path a tool may not use; the message is one sentence safe to show the client."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFile:
+    """A file found inside a reviewed directory, already vetted by the policy."""
+
+    path: Path
+    relative: str
+
+
+def _size_text(limit: int) -> str:
+    return f"{limit / 1_000_000:g} MB" if limit >= 1_000_000 else f"{limit / 1000:g} kB"
+
+
+def _check_text(raw: str) -> None:
+    """Refuse what no legitimate path contains, before the string reaches the operating system."""
+    if not raw.strip():
+        raise PathRefused("The path is empty; give a file or folder inside the allowed directories.")
+    if "\x00" in raw:
+        raise PathRefused("The path contains a NUL byte, which no file name may contain.")
+    if _CONTROL.search(raw):
+        raise PathRefused("The path contains a control character, which this server does not accept in file names.")
+    if len(raw) > MAX_PATH_CHARS:
+        raise PathRefused(f"The path is longer than {MAX_PATH_CHARS} characters.")
+    if any(len(part.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES for part in raw.split("/")):
+        raise PathRefused(f"A component of the path is longer than {_MAX_NAME_BYTES} bytes.")
+
+
+@dataclass(frozen=True, slots=True)
+class PathPolicy:
+    """Real, absolute directories inside which tools may read and write.
+
+    Relative paths are taken relative to the first directory, which is the working directory by default: that is
+    where Claude Code, Cursor and VS Code start a stdio server, so ``app/main.py`` means what the user sees.
+    """
+
+    allowed: tuple[Path, ...]
+    max_file_bytes: int = MAX_FILE_BYTES
+
+    @classmethod
+    def from_dirs(cls, dirs: Iterable[str | Path], *, max_file_bytes: int = MAX_FILE_BYTES) -> PathPolicy:
+        """Build the policy from configuration; a directory that does not exist is a configuration error."""
+        resolved: list[Path] = []
+        for entry in dirs:
+            text = str(entry)
+            if not text.strip() or "\x00" in text:
+                raise ValueError("an allowed directory must be a non-empty path without NUL bytes")
+            real = Path(os.path.realpath(Path(text).expanduser()))
+            if not real.is_dir():
+                raise ValueError(f"allowed directory {text!r} does not exist or is not a directory")
+            resolved.append(real)
+        if not resolved:
+            raise ValueError("at least one allowed directory is needed")
+        return cls(tuple(dict.fromkeys(resolved)), max_file_bytes)
+
+    @classmethod
+    def from_environment(cls, flags: Iterable[str | Path] = (), *, cwd: Path | None = None) -> PathPolicy:
+        """``--allow`` flags win; else the environment variable (``os.pathsep``-separated); else the working dir."""
+        dirs = list(flags)
+        if not dirs:
+            dirs = [part for part in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if part.strip()]
+        if not dirs:
+            dirs = [cwd or Path.cwd()]
+        return cls.from_dirs(dirs)
+
+    def narrowed(self, roots: Iterable[Path]) -> PathPolicy:
+        """The part of the allow-list that the client's roots also cover (roots never add anything)."""
+        kept: list[Path] = []
+        for root in roots:
+            real = Path(os.path.realpath(root))
+            for allowed in self.allowed:
+                if real.is_relative_to(allowed):
+                    kept.append(real)
+                elif allowed.is_relative_to(real):
+                    kept.append(allowed)
+        return PathPolicy(tuple(dict.fromkeys(kept)), self.max_file_bytes)
+
+    def describe(self) -> str:
+        """The allowed directories, for messages (they are the one place we may name)."""
+        if not self.allowed:
+            return "none (the client's roots share no folder with the server's allow-list)"
+        return ", ".join(str(path) for path in self.allowed)
+
+    def display(self, path: Path) -> str:
+        """How a vetted path appears in output: relative to the allowed directory holding it."""
+        for allowed in self.allowed:
+            if path.is_relative_to(allowed):
+                relative = path.relative_to(allowed).as_posix()
+                return relative if len(self.allowed) == 1 else f"{allowed}/{relative}"
+        return path.name  # unreachable for vetted paths; never reveal a full outside path
+
+    def _contains(self, real: Path) -> bool:
+        # Path.is_relative_to compares components, so /srv/app-evil is not inside /srv/app.
+        return any(real.is_relative_to(allowed) for allowed in self.allowed)
+
+    def _outside(self) -> PathRefused:
+        return PathRefused(
+            f"The path is outside the directories this server may use ({self.describe()}); "
+            "pass a path inside one of them."
+        )
+
+    def _resolve(self, raw: str) -> Path:
+        """The real path of ``raw`` (symlinks followed as far as they exist), checked for containment."""
+        _check_text(raw)
+        if not self.allowed:
+            raise self._outside()
+        candidate = Path(raw)
+        if not candidate.is_absolute():
+            candidate = self.allowed[0] / candidate
+        try:
+            real = Path(os.path.realpath(candidate))
+        except (OSError, ValueError):
+            raise PathRefused("The path cannot be resolved on this system.") from None
+        if not self._contains(real):
+            raise self._outside()
+        return real
+
+    def _stat(self, real: Path) -> os.stat_result:
+        try:
+            return os.stat(real)
+        except FileNotFoundError:
+            raise PathRefused(f"{self.display(real)} does not exist.") from None
+        except OSError:
+            raise PathRefused(f"{self.display(real)} cannot be read.") from None
+
+    def directory(self, raw: str) -> Path:
+        """An existing directory inside the allow-list."""
+        real = self._resolve(raw)
+        info = self._stat(real)
+        if not stat.S_ISDIR(info.st_mode):
+            raise PathRefused(f"{self.display(real)} is a file, not a folder; pass the folder to review.")
+        return real
+
+    def read_text(self, raw: str) -> tuple[Path, str]:
+        """The real path and UTF-8 text of a regular file inside the allow-list."""
+        real = self._resolve(raw)
+        return real, self._read_vetted(real)
+
+    def _read_vetted(self, real: Path) -> str:
+        shown = self.display(real)
+        info = self._stat(real)
+        if stat.S_ISDIR(info.st_mode):
+            raise PathRefused(f"{shown} is a folder, not a file; use review_project for a folder.")
+        if not stat.S_ISREG(info.st_mode):
+            raise PathRefused(f"{shown} is not a regular file (a device, FIFO or socket), so it is not read.")
+        if info.st_size > self.max_file_bytes:
+            raise PathRefused(f"{shown} is larger than the {_size_text(self.max_file_bytes)} limit for one file.")
+        # O_NOFOLLOW: the last component was a real file a moment ago; if it became a symlink, refuse.
+        # O_NONBLOCK: if it became a FIFO, open returns at once instead of waiting for a writer.
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(real, flags)
+        except OSError:
+            raise PathRefused(f"{shown} changed while it was being opened or cannot be read.") from None
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise PathRefused(f"{shown} is not a regular file, so it is not read.")
+            data = handle.read(self.max_file_bytes + 1)
+        if len(data) > self.max_file_bytes:
+            raise PathRefused(f"{shown} is larger than the {_size_text(self.max_file_bytes)} limit for one file.")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PathRefused(f"{shown} is not UTF-8 text, so it cannot be reviewed.") from None
+
+    def project_files(self, root: Path, suffixes: frozenset[str], names: frozenset[str]) -> Iterator[ProjectFile]:
+        """Files under a vetted directory whose suffix or name is wanted, each re-checked like a path argument.
+
+        Symlinks are not followed into folders (no loops, no escapes); a symlinked file counts only when its target
+        is inside the allow-list. Devices, FIFOs and sockets are skipped.
+        """
+        for folder, subdirs, files in os.walk(root, followlinks=False):
+            subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
+            for name in sorted(files):
+                if Path(name).suffix not in suffixes and name not in names:
+                    continue
+                path = Path(folder) / name
+                real = Path(os.path.realpath(path))
+                if not self._contains(real):
+                    continue
+                try:
+                    mode = os.stat(real).st_mode
+                except OSError:
+                    continue
+                if stat.S_ISREG(mode):
+                    yield ProjectFile(real, path.relative_to(root).as_posix())
+
+    def read_project_file(self, file: ProjectFile) -> str:
+        """The text of a file found by :meth:`project_files`, with every check of :meth:`read_text`."""
+        return self._read_vetted(file.path)
+
+    def new_directory(self, raw: str) -> Path:
+        """Where a tool may create a folder: inside the allow-list, absent or empty, with plain new names.
+
+        Returns the real path; nothing is created here. The caller writes next to it and renames into place, so an
+        existing file is never overwritten.
+        """
+        real = self._resolve(raw)
+        # Walk up to the deepest part that exists; every part below it is a name the tool would create.
+        existing = real
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        for part in real.relative_to(existing).parts:
+            if not _NEW_NAME.fullmatch(part) or len(part.encode()) > _MAX_NAME_BYTES:
+                raise PathRefused(
+                    "A new folder name may contain only letters, digits, '.', '_' and '-' and must not start "
+                    "with '.' or '-'."
+                )
+        if real.exists():
+            shown = self.display(real)
+            if not real.is_dir():
+                raise PathRefused(f"{shown} already exists and is a file; choose a new folder.")
+            if any(real.iterdir()):
+                raise PathRefused(f"{shown} already exists and is not empty; choose a new folder.")
+            if real in self.allowed:
+                raise PathRefused(f"{shown} is an allowed directory itself; choose a new folder inside it.")
+        elif not existing.is_dir():
+            raise PathRefused(f"{self.display(existing)} is a file, so no folder can be created under it.")
+        return real

@@ -1,0 +1,227 @@
+"""The MCP server: the protocol surface (tools, resources, prompt) over ``tools.py`` and the path policy.
+
+Each tool returns a ``CallToolResult`` whose text is what a model reads best (the template itself, ruff-like
+findings) and whose structured content is the tool's output model; returning only the model would put the same
+data in the reply twice, once as escaped JSON, and a template would cost double the tokens.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
+
+from mcp.server.mcpserver import Context, MCPServer, Resolve
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.mcpserver.resolve import ListRoots
+from mcp.server.mcpserver.resources import Resource
+from mcp.types import CallToolResult, ListRootsResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from production_fastapi import __version__, bundle
+from production_fastapi.mcp import tools
+from production_fastapi.mcp.catalog import RULES_URI, UnknownRule, rule_page, rules_index
+from production_fastapi.mcp.guidance import INSTRUCTIONS, SUPPORTED_STACKS, production_prompt, unsupported_stack
+from production_fastapi.mcp.models import ReviewResult, ScaffoldResult, TemplateContent, TemplateList
+from production_fastapi.mcp.paths import PathPolicy
+
+__all__ = ["SERVER_NAME", "SKILL_URI", "build_server"]
+
+SERVER_NAME = "production-fastapi"
+SKILL_URI = "production-fastapi://skill"
+
+logger = logging.getLogger(__name__)
+
+# Reading templates and reviewing code change nothing and touch only local files.
+_READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+# Scaffolding writes, but only a new folder: it never replaces a file (not destructive), and a repeated call with
+# the same arguments is refused because the folder is no longer empty, so it changes nothing more (idempotent).
+_CREATES_FOLDER = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+LimitArg = Annotated[
+    int,
+    Field(description=f"Most findings to return, most severe first (1-{tools.MAX_LIMIT}); the rest are counted"),
+]
+
+
+async def client_roots(ctx: Context) -> ListRoots | None:
+    """Ask for the client's roots when it offers them; they can only narrow the allow-list."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return None
+    return ListRoots()
+
+
+RootsArg = Annotated[ListRootsResult | None, Resolve(client_roots)]
+
+
+def _policy(base: PathPolicy, roots: ListRootsResult | None) -> PathPolicy:
+    """The allow-list narrowed by the client's file roots; no file roots means no narrowing."""
+    if roots is None:
+        return base
+    paths = []
+    for root in roots.roots:
+        parts = urlsplit(str(root.uri))
+        if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+            paths.append(Path(unquote(parts.path)))
+    return base.narrowed(paths) if paths else base
+
+
+def _reply(model: BaseModel, text: str) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json")
+    )
+
+
+class _TemplateResource(Resource):
+    """A template file, read when a client asks for it (so edits show without a restart)."""
+
+    template: str
+
+    async def read(self) -> str:
+        return bundle.get_template(self.template).content
+
+
+class _SkillResource(Resource):
+    async def read(self) -> str:
+        return bundle.skill_md().read_text(encoding="utf-8")
+
+
+def _register_tools(server: MCPServer, base: PathPolicy) -> None:
+    def list_templates() -> Annotated[CallToolResult, TemplateList]:
+        """List the production templates (settings, logging, middleware, errors, health checks, rate limits,
+        database, lifespan, main, gunicorn, Dockerfile): each one's name, purpose and the rule codes it implements.
+        Then fetch one with get_template."""
+        result = tools.list_templates()
+        text = "\n".join(f"{t.name}: {t.purpose} [{', '.join(t.rules)}]" for t in result.templates)
+        return _reply(result, text)
+
+    def get_template(
+        name: Annotated[str, Field(description="Template file name or stem, e.g. middleware.py or Dockerfile")],
+    ) -> Annotated[CallToolResult, TemplateContent]:
+        """Return one production template, ready to copy into the application package: tested, typed code for
+        the pattern a review finding or SKILL.md points to. One template per call."""
+        result = tools.get_template(name)
+        return _reply(result, result.content)
+
+    def review_file(
+        roots: RootsArg,
+        path: Annotated[str | None, Field(description="File to review, relative to the working directory")] = None,
+        source: Annotated[str | None, Field(description="Code to review instead of a file")] = None,
+        filename: Annotated[
+            str | None, Field(description="Name to review source as (default app/main.py; Dockerfile for one)")
+        ] = None,
+        limit: LimitArg = tools.DEFAULT_LIMIT,
+    ) -> Annotated[CallToolResult, ReviewResult]:
+        """Check one FastAPI file (path) or a snippet (source) against the production rules. Each finding has
+        the rule code, severity, message, 1-based line and column, the fix, and the SKILL.md section and template
+        that explain it. Run it on code you just wrote before presenting it."""
+        result = tools.review_file(_policy(base, roots), path, source, filename, limit)
+        return _reply(result, tools.review_text(result))
+
+    def review_project(
+        roots: RootsArg,
+        path: Annotated[str, Field(description="Project folder to review (default: the working directory)")] = ".",
+        limit: LimitArg = tools.DEFAULT_LIMIT,
+    ) -> Annotated[CallToolResult, ReviewResult]:
+        """Review a whole FastAPI project folder against the production rules, including project-wide checks
+        (missing liveness/readiness probes, missing problem+json handlers) and deployment files (Dockerfile,
+        gunicorn config). Findings come most severe first, capped at limit, with counts of the rest."""
+        result = tools.review_project(_policy(base, roots), path, limit)
+        return _reply(result, tools.review_text(result))
+
+    def scaffold_service(
+        roots: RootsArg,
+        name: Annotated[str, Field(description="Service name, e.g. orders-service (becomes the package name)")],
+        destination: Annotated[str, Field(description="New or empty folder to create the service in")],
+        database: Annotated[
+            Literal["sqlite", "postgres"], Field(description="Database the service targets (SQLite runs embedded)")
+        ] = "sqlite",
+        redis: Annotated[bool, Field(description="Rate limits in Redis (else in memory)")] = False,
+    ) -> Annotated[CallToolResult, ScaffoldResult]:
+        """Create a new production-ready FastAPI service from the templates: settings, JSON logs with request
+        IDs, problem+json errors, health probes, rate limits, lifespan, Dockerfile, gunicorn config and tests. It
+        runs at once on SQLite and in-memory limits and switches to Postgres/Redis by environment. Writes only a
+        new (or empty) folder inside the allowed directories; never overwrites."""
+        result = tools.scaffold_service(_policy(base, roots), name, destination, database, redis)
+        text = f"Created {result.destination} ({len(result.files)} files).\nNext:\n" + "\n".join(
+            f"- {step}" for step in result.next_steps
+        )
+        return _reply(result, text)
+
+    for fn, title, hints in (
+        (list_templates, "List production templates", _READ_ONLY),
+        (get_template, "Get a production template", _READ_ONLY),
+        (review_file, "Review a file for production issues", _READ_ONLY),
+        (review_project, "Review a project for production issues", _READ_ONLY),
+        (scaffold_service, "Scaffold a production FastAPI service", _CREATES_FOLDER),
+    ):
+        # getdoc strips the docstrings' indentation, which would otherwise reach the model as stray spaces.
+        server.add_tool(fn, title=title, description=inspect.getdoc(fn), annotations=hints)
+
+
+def _register_resources(server: MCPServer) -> None:
+    server.add_resource(
+        _SkillResource(
+            uri=SKILL_URI,
+            name="SKILL.md",
+            title="production-fastapi skill",
+            description="The production rules for FastAPI: checklist, conventions, traps; read it first.",
+            mime_type="text/markdown",
+        )
+    )
+    for template in bundle.list_templates():
+        server.add_resource(
+            _TemplateResource(
+                uri=tools.template_uri(template.name),
+                name=template.name,
+                description=template.purpose,
+                mime_type="text/x-python" if template.name.endswith(".py") else "text/plain",
+                template=template.name,
+            )
+        )
+
+    @server.resource(RULES_URI, name="rules", title="Rule catalog", mime_type="text/markdown")
+    def rules() -> str:
+        """Every production-fastapi rule (PF codes) by area, each with the URI of its page."""
+        return rules_index()
+
+    @server.resource(f"{RULES_URI}/{{code}}", name="rule", title="One rule", mime_type="text/markdown")
+    def rule(code: str) -> str:
+        """One rule: what it catches, why it matters in production, an example, what to write instead, the fix."""
+        try:
+            return rule_page(code)
+        except UnknownRule as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+
+
+def _register_prompts(server: MCPServer) -> None:
+    @server.prompt(name="production", title="Make this service production-ready")
+    def production(
+        stack: Annotated[str, Field(description="The stack to harden; only fastapi is supported")] = "fastapi",
+    ) -> str:
+        """Walk through reviewing and hardening the open FastAPI project for production."""
+        chosen = stack.strip().lower()
+        if chosen not in SUPPORTED_STACKS:
+            return unsupported_stack(stack)
+        return production_prompt(chosen)
+
+
+def build_server(policy: PathPolicy) -> MCPServer:
+    """The production-fastapi MCP server; every path argument goes through ``policy``."""
+    server: MCPServer = MCPServer(
+        name=SERVER_NAME,
+        title="production-fastapi",
+        description="Production rules for FastAPI: review code, copy tested templates, scaffold services.",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+    )
+    _register_tools(server, policy)
+    _register_resources(server)
+    _register_prompts(server)
+    logger.info("production-fastapi MCP server ready; allowed directories: %s", policy.describe())
+    return server
