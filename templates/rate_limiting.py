@@ -95,12 +95,19 @@ class Limiter:
         )
 
 
+def _limits_uri(redis_url: str) -> str:
+    # limits picks its backend from the scheme: async+redis://, async+rediss://, async+redis+unix://.
+    if redis_url.startswith("unix://"):
+        return "async+redis+" + redis_url
+    return "async+" + redis_url
+
+
 def create_rate_limiter(settings: Settings, redis: Redis | None = None) -> Limiter:
     """Redis storage sharing ``redis``'s connection pool when given, else in-process memory."""
     storage: Storage
     if redis is not None and settings.redis_url is not None:
         storage = RedisStorage(
-            "async+" + settings.redis_url.get_secret_value(),
+            _limits_uri(settings.redis_url.get_secret_value()),
             # redis-py's asyncio client (redis>=8), not coredis: one Redis library for the whole service.
             implementation="redispy",
             # Reuse lifespan's pool (and its timeouts); lifespan closes it. limits types its options as scalars

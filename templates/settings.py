@@ -78,6 +78,24 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: SecretStr) -> SecretStr:
+        # A sync driver URL would fail later, on the first request, with a less obvious error.
+        scheme = value.get_secret_value().partition("://")[0]
+        if scheme in {"postgres", "postgresql", "postgresql+psycopg2", "sqlite"}:
+            msg = "DATABASE_URL must name an async driver: postgresql+asyncpg://... or sqlite+aiosqlite:///..."
+            raise ValueError(msg)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            msg = "REDIS_URL must start with redis://, rediss:// or unix://"
+            raise ValueError(msg)
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _no_wildcard_proxy(cls, value: list[str]) -> list[str]:
