@@ -1,0 +1,544 @@
+"""SKILL.md and references/: spec-valid frontmatter, code that parses and reviews clean, links and names that
+resolve, the FACTS.md corrections kept, and the traps it states still true of the installed libraries.
+
+The skill is what an agent reads and believes; these tests make each kind of drift (a renamed template, a retired
+rule code, a library that changed a default, a wrong fact reintroduced) fail here rather than in someone's outage.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml  # PyYAML: a dependency of libcst, so always installed with production-fastapi
+
+REPO = Path(__file__).resolve().parent.parent
+SKILL = REPO / "SKILL.md"
+REFERENCES = REPO / "references"
+TEMPLATES = REPO / "templates"
+_SDK = importlib.util.find_spec("claude_agent_sdk")
+# The Claude Code CLI that the claude-agent-sdk wheel bundles; found without importing the SDK.
+CLAUDE = Path(_SDK.origin).parent / "_bundled" / "claude" if _SDK and _SDK.origin else None
+
+SPEC_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
+OUR_KEYS = {"name", "description", "license", "metadata"}
+
+# A unit of text (a bullet, a paragraph, a table row or a code block) that quotes a wrong pattern must say it is
+# wrong; one of these words in the same unit does.
+NEGATIVE_MARKERS = (
+    "Don't",
+    "don't",
+    "deprecated",
+    "Never",
+    "never",
+    "is dead",
+    "obsolete",
+    "reflects",
+    "forge",
+    "breaks",
+    "wipes",
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading the documents
+
+
+def _documents() -> list[Path]:
+    return [SKILL, *sorted(REFERENCES.glob("*.md"))]
+
+
+def _split_frontmatter(text: str) -> tuple[str, str]:
+    match = re.match(r"---\n(.*?)\n---\n", text, re.DOTALL)
+    assert match, "SKILL.md must start with a YAML frontmatter block between --- lines"
+    return match.group(1), text[match.end() :]
+
+
+@dataclass(frozen=True)
+class Block:
+    path: Path
+    line: int
+    language: str
+    text: str
+
+
+def _code_blocks(path: Path) -> list[Block]:
+    blocks: list[Block] = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    fence: tuple[int, str] | None = None
+    body: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if fence is None and line.startswith("```"):
+            fence = (number, line[3:].strip())
+            body = []
+        elif fence is not None and line.startswith("```"):
+            blocks.append(Block(path, fence[0], fence[1], "\n".join(body) + "\n"))
+            fence = None
+        elif fence is not None:
+            body.append(line)
+    assert fence is None, f"{path.name}:{fence and fence[0]}: a code fence is never closed"
+    return blocks
+
+
+def _units(path: Path) -> Iterator[tuple[str, str]]:
+    """(kind, text) for every code block, bullet, table row and paragraph of a document."""
+    text = path.read_text(encoding="utf-8")
+    if path == SKILL:
+        _, text = _split_frontmatter(text)
+    for block in _code_blocks(path):
+        yield block.language or "code", block.text
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    current: list[str] = []
+    for line in [*prose.splitlines(), ""]:
+        starts_new = not line.strip() or line.startswith(("- ", "|", "#")) or re.match(r"\d+\. ", line)
+        if starts_new and current:
+            yield "prose", " ".join(current)
+            current = []
+        if line.startswith("|"):
+            yield "prose", line
+        elif line.strip():
+            current.append(line.strip())
+
+
+def _python_blocks() -> list[Block]:
+    return [block for path in _documents() for block in _code_blocks(path) if block.language == "python"]
+
+
+def _block_id(block: Block) -> str:
+    return f"{block.path.name}:{block.line}"
+
+
+SKILL_TEXT = SKILL.read_text(encoding="utf-8")
+FRONTMATTER_TEXT, BODY = _split_frontmatter(SKILL_TEXT)
+PYTHON_BLOCKS = _python_blocks()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Frontmatter and size, as the Agent Skills spec and Claude Code read them
+
+
+def test_frontmatter_has_only_spec_fields_and_ours() -> None:
+    meta = yaml.safe_load(FRONTMATTER_TEXT)
+    assert isinstance(meta, dict)
+    assert set(meta) <= SPEC_KEYS, f"keys outside the Agent Skills spec: {sorted(set(meta) - SPEC_KEYS)}"
+    assert set(meta) == OUR_KEYS
+    assert meta["license"] == "MIT"
+    assert isinstance(meta["metadata"], dict)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in meta["metadata"].items()), (
+        "metadata must be a map of strings (quote the version)"
+    )
+    assert re.fullmatch(r"\d+\.\d+\.\d+", meta["metadata"]["version"])
+
+
+def test_name_follows_the_spec_and_matches_the_install_folder() -> None:
+    from production_fastapi import install
+
+    name = yaml.safe_load(FRONTMATTER_TEXT)["name"]
+    assert isinstance(name, str)
+    assert 1 <= len(name) <= 64
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name)
+    # The folder the skill is installed into must carry the same name, or the spec-compliant hosts refuse it.
+    assert name == "production-fastapi"
+    assert name in Path(install.__file__).read_text(encoding="utf-8")
+
+
+def test_description_says_what_when_and_when_not_within_limits() -> None:
+    description = yaml.safe_load(FRONTMATTER_TEXT)["description"]
+    assert isinstance(description, str)
+    # Spec: 1-1024 characters, no angle brackets. Ours: short enough to sit in Claude Code's skill listing.
+    assert 1 <= len(description) <= 500, len(description)
+    assert "<" not in description
+    assert ">" not in description
+    for topic in ("FastAPI", "lifespan", "logs", "health", "errors", "middleware", "Pydantic v2", "async"):
+        assert topic in description, topic
+    for topic in ("deployment", "rate limits", "security"):
+        assert topic in description, topic
+    assert description.index("FastAPI") < 40, "the key use comes first"
+    assert re.search(r"SKIP for Django, Flask, Litestar and plain Pydantic scripts", description)
+
+
+def test_body_stays_within_the_recommended_size() -> None:
+    lines = BODY.count("\n")
+    assert lines < 500, lines
+    # About 4 characters a token for English prose and code: keep the body near 5,000 tokens.
+    assert len(BODY) / 4 < 5_600, len(BODY)
+
+
+@pytest.mark.skipif(
+    CLAUDE is None or not CLAUDE.exists(), reason="the Claude Code CLI bundled with claude-agent-sdk is not installed"
+)
+def test_claude_code_validator_accepts_the_skill(tmp_path: Path) -> None:
+    assert CLAUDE is not None
+
+    def validate(skill_text: str, where: Path) -> subprocess.CompletedProcess[str]:
+        skill_dir = where / "skills" / "production-fastapi"
+        skill_dir.mkdir(parents=True)
+        (skill_dir / "SKILL.md").write_text(skill_text, encoding="utf-8")
+        home = where / "home"
+        home.mkdir()
+        return subprocess.run(
+            [str(CLAUDE), "plugin", "validate", "--strict", str(where / "skills")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": str(home)},
+            check=False,
+        )
+
+    result = validate(SKILL_TEXT, tmp_path / "ours")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation passed" in result.stdout
+    # The same validator on a broken copy fails: the check above is a real one.
+    broken = SKILL_TEXT.replace("description: ", "description: [unclosed\n  oops: ", 1)
+    result = validate(broken, tmp_path / "broken")
+    assert result.returncode == 1
+    assert "frontmatter" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Code blocks
+
+
+def test_there_are_python_examples() -> None:
+    assert len([b for b in PYTHON_BLOCKS if b.path == SKILL]) >= 3
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=_block_id)
+def test_python_block_parses(block: Block) -> None:
+    ast.parse(block.text, filename=_block_id(block))
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=_block_id)
+def test_python_block_is_do_code_in_current_style(block: Block) -> None:
+    tree = ast.parse(block.text)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            assert node.returns is not None, f"{_block_id(block)}: {node.name}() needs a return type"
+        if isinstance(node, ast.Constant) and node.value is Ellipsis:
+            pytest.fail(f"{_block_id(block)}: no `...` defaults or bodies (the official fastapi skill)")
+    for wrong in ("DO NOT", "Don't", "ORJSONResponse", "UJSONResponse", "on_event", "class Config"):
+        assert wrong not in block.text, f"{_block_id(block)}: 'Don't' code goes in a ```text block or inline"
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=_block_id)
+def test_python_block_reviews_clean(block: Block) -> None:
+    review = pytest.importorskip("production_fastapi.review", reason="the reviewer is not importable yet")
+    findings = review.review_source(block.text, filename="app/snippet.py")
+    assert [f"{f.code} {f.line}:{f.column} {f.message}" for f in findings] == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Links, templates, rule codes
+
+
+def _links(path: Path) -> list[str]:
+    return re.findall(r"\]\(([^)\s]+)\)", path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", _documents(), ids=lambda p: p.name)
+def test_relative_links_resolve(path: Path) -> None:
+    for target in _links(path):
+        if re.match(r"[a-z]+:", target):
+            continue
+        file_part, _, anchor = target.partition("#")
+        resolved = (path.parent / file_part).resolve() if file_part else path
+        assert resolved.exists(), f"{path.name}: link to {target} does not resolve"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", resolved.read_text(encoding="utf-8"), re.MULTILINE)
+            slugs = {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}
+            assert anchor in slugs, f"{path.name}: no heading for #{anchor} in {resolved.name}"
+
+
+def test_every_reference_is_linked_from_skill_with_when_to_read_it() -> None:
+    references = sorted(p.name for p in REFERENCES.glob("*.md"))
+    assert references, "references/ holds the longer guides"
+    for name in references:
+        units = [text for kind, text in _units(SKILL) if kind == "prose" and f"(references/{name})" in text]
+        assert units, f"references/{name} is not linked from SKILL.md"
+        assert any(re.search(r"\b(when|before)\b", text) for text in units), f"say when to read references/{name}"
+
+
+def _mentioned_templates() -> set[str]:
+    names: set[str] = set()
+    for path in _documents():
+        names.update(re.findall(r"templates/([\w.]+[\w])", path.read_text(encoding="utf-8")))
+    return names
+
+
+def test_every_template_mentioned_exists() -> None:
+    mentioned = _mentioned_templates()
+    assert {"settings.py", "middleware.py", "lifespan.py", "gunicorn_conf.py", "Dockerfile"} <= mentioned
+    missing = sorted(name for name in mentioned if not (TEMPLATES / name).is_file())
+    assert missing == [], f"SKILL.md or references/ name templates that don't exist: {missing}"
+
+
+# The template functions and classes SKILL.md tells agents to call, and the module that must define them.
+TEMPLATE_API = {
+    "install_middleware": "middleware.py",
+    "get_request_id": "middleware.py",
+    "BodyLimitMiddleware": "middleware.py",
+    "configure_logging": "logging_config.py",
+    "create_app": "main.py",
+    "AppError": "error_handlers.py",
+    "rate_limit": "rate_limiting.py",
+    "lifespan": "lifespan.py",
+}
+
+
+@pytest.mark.parametrize(("name", "module"), TEMPLATE_API.items())
+def test_template_api_named_in_skill_exists(name: str, module: str) -> None:
+    assert f"{name}(" in BODY or f"`{name}`" in BODY, f"{name} is no longer cited: drop it from TEMPLATE_API"
+    source = (TEMPLATES / module).read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    defined = {
+        node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    exported = {
+        alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom) for alias in node.names
+    }
+    assert name in defined | exported, f"templates/{module} has no {name}"
+
+
+def test_settings_named_in_conventions_are_fields_of_the_template() -> None:
+    bullet = next(text for kind, text in _units(SKILL) if text.startswith("- **Settings**"))
+    names = re.findall(r"`([A-Z][A-Z_]+)`", bullet)
+    assert len(names) >= 8
+    tree = ast.parse((TEMPLATES / "settings.py").read_text(encoding="utf-8"))
+    settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
+    fields = {n.target.id for n in settings.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+    assert sorted(name for name in names if name.lower() not in fields) == []
+
+
+def _cited_codes() -> set[str]:
+    return {code for path in _documents() for code in re.findall(r"PF\d{3}", path.read_text(encoding="utf-8"))}
+
+
+def test_every_cited_rule_code_exists() -> None:
+    rules = pytest.importorskip("production_fastapi.rules", reason="the rule catalog is not importable yet")
+    known = {rule.code for rule in rules.all_rules()}
+    assert sorted(_cited_codes() - known) == []
+
+
+def test_every_rule_is_cited_and_its_skill_section_is_a_heading() -> None:
+    rules = pytest.importorskip("production_fastapi.rules", reason="the rule catalog is not importable yet")
+    headings = {re.sub(r"^\d\. ", "", h).lower() for h in re.findall(r"^## (.+)$", BODY, re.MULTILINE)}
+    cited = _cited_codes()
+    for rule in rules.all_rules():
+        if rule.code == "PF000":
+            continue
+        assert rule.code in cited, f"{rule.code} ({rule.name}) is not cited in SKILL.md or references/"
+        if rule.skill_section:
+            assert rule.skill_section.lower() in headings, f"{rule.code}: no SKILL.md section {rule.skill_section!r}"
+
+
+def test_codes_are_cited_in_their_area_section() -> None:
+    # A PF5xx finding sends the agent to "5. Middleware and CORS": the guidance for the code must be there.
+    parts = re.split(r"^## (\d)\. .+$", BODY, flags=re.MULTILINE)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    assert sorted(sections) == list("0123456789")
+    for code in sorted(set(re.findall(r"PF\d{3}", BODY))):
+        assert code in sections[code[2]], f"{code} is not cited in section {code[2]}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# FACTS.md corrections, pinned in the text
+
+
+def _units_everywhere() -> list[tuple[Path, str, str]]:
+    return [(path, kind, text) for path in _documents() for kind, text in _units(path)]
+
+
+WRONG_PATTERNS = {
+    "deprecated worker class": r"uvicorn\.workers\.UvicornWorker",
+    "slowapi exc.retry_after": r"exc\.retry_after",
+    "aioredis": r"aioredis",
+    "proxy trusting everyone": r"""trusted_hosts=\[?["']\*|forwarded[-_]allow[-_]ips[= ]+["']?\*""",
+    "CORS wildcard": r"""allow_origins=\[["']\*""",
+    "RFC 7807": r"RFC 7807",
+    "sync-worker heuristic": r"2 ?\* ?cores ?\+ ?1",
+    "strict request model": r"ConfigDict\(strict=True\)",
+    "clear_contextvars": r"clear_contextvars",
+}
+
+
+@pytest.mark.parametrize("pattern", WRONG_PATTERNS.values(), ids=WRONG_PATTERNS.keys())
+def test_wrong_patterns_appear_only_as_donts(pattern: str) -> None:
+    for path, kind, text in _units_everywhere():
+        if not re.search(pattern, text):
+            continue
+        where = f"{path.name}: {text[:90]!r}"
+        assert kind != "python", f"{where}: wrong code inside a ```python block"
+        assert kind == "text" or any(m in text for m in NEGATIVE_MARKERS), f"{where}: shown without saying it's wrong"
+
+
+def test_middleware_order_is_stated_the_right_way_round() -> None:
+    everything = "\n".join(path.read_text(encoding="utf-8") for path in _documents())
+    assert re.search(r"last (middleware )?added is (the )?outermost", SKILL_TEXT, re.IGNORECASE)
+    assert not re.search(r"first added is (the )?outermost", everything, re.IGNORECASE)
+
+
+def test_rfc_9457_and_its_media_type() -> None:
+    assert "RFC 9457" in SKILL_TEXT
+    assert "application/problem+json" in SKILL_TEXT
+
+
+def test_graceful_timeout_is_below_the_kubernetes_grace_period() -> None:
+    mentions = [text for _, kind, text in _units_everywhere() if "terminationGracePeriodSeconds" in text]
+    assert mentions
+    for text in mentions:
+        assert not re.search(r"\bmatch(es)?\b.{0,40}terminationGracePeriodSeconds", text), text
+        assert re.search(r"\b(below|less than|lower than|under)\b", text), text
+
+
+def test_current_replacements_are_named() -> None:
+    for needed in (
+        "uvicorn_worker.UvicornWorker",
+        "redis.asyncio",
+        "aclose()",
+        "NoDecode",
+        "bound_contextvars",
+        "SecretStr",
+        "httpx.ASGITransport",
+        "max_body_size",
+        "sqlalchemy[asyncio]",
+        "max_requests_jitter",
+    ):
+        assert needed in SKILL_TEXT, needed
+
+
+def test_max_body_size_is_dated_to_the_release_that_added_it() -> None:
+    assert re.search(r"FastAPI 0\.164 added\s+`max_body_size`", SKILL_TEXT)
+    assert "0.163 and older have none" in SKILL_TEXT
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The traps SKILL.md states, checked against the installed libraries (so a new release that changes them fails here)
+
+
+def test_uvicorn_defaults_are_as_stated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uvicorn.config import Config
+
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    config = Config(app="app.main:app")
+    assert config.host == "127.0.0.1"
+    assert config.forwarded_allow_ips == "127.0.0.1,::1"
+    assert config.proxy_headers is True
+    assert config.timeout_graceful_shutdown is None
+    assert config.timeout_keep_alive == 5
+    assert "**Plain `uvicorn` binds 127.0.0.1**" in BODY
+    assert "from 127.0.0.1 and ::1 by default" in BODY
+    assert "uvicorn's `timeout_graceful_shutdown` is unset" in BODY
+    assert "uvicorn 5 s" in BODY
+
+
+def test_fastapi_run_binds_all_interfaces_and_has_no_graceful_timeout() -> None:
+    from fastapi_cli import cli
+
+    parameters = inspect.signature(cli.run).parameters
+    assert parameters["host"].default == "0.0.0.0"
+    assert not any("graceful" in name for name in parameters)
+    assert "`fastapi run` binds 0.0.0.0" in BODY
+    assert "`fastapi run` has no flag for it" in BODY
+
+
+def test_gunicorn_defaults_are_as_stated() -> None:
+    from gunicorn.config import Config
+
+    settings = Config().settings
+    assert settings["keepalive"].default == 2
+    assert settings["graceful_timeout"].default == 30
+    assert "gunicorn with uvicorn-worker 2 s" in BODY
+    assert "`graceful_timeout` (default 30)" in BODY
+
+
+def test_uvicorn_workers_module_warns_on_import() -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", "import uvicorn.workers"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "uvicorn-worker" in result.stderr
+
+
+def test_on_event_is_gone_from_starlette_and_deprecated_in_fastapi() -> None:
+    from fastapi import FastAPI
+    from starlette.applications import Starlette
+
+    assert not hasattr(Starlette, "on_event")
+    assert getattr(FastAPI.on_event, "__deprecated__", None)
+
+
+def test_fastapi_has_max_body_size_on_app_router_and_route() -> None:
+    from fastapi import APIRouter, FastAPI
+
+    assert "max_body_size" in inspect.signature(FastAPI).parameters
+    assert "max_body_size" in inspect.signature(APIRouter).parameters
+    assert "max_body_size" in inspect.signature(APIRouter.post).parameters
+
+
+def test_slowapi_traps_are_real() -> None:
+    from slowapi.errors import RateLimitExceeded
+    from slowapi.util import get_ipaddr
+    from starlette.requests import Request
+
+    def request(headers: list[tuple[bytes, bytes]]) -> Request:
+        return Request({"type": "http", "headers": headers, "client": ("10.0.0.9", 5000)})
+
+    # The real header is ignored; the underscore spelling, which any client may send, picks the key.
+    assert get_ipaddr(request([(b"x-forwarded-for", b"1.2.3.4")])) == "10.0.0.9"
+    assert get_ipaddr(request([(b"x_forwarded_for", b"6.6.6.6")])) == "6.6.6.6"
+    assert not hasattr(RateLimitExceeded, "retry_after")
+
+
+def test_last_added_middleware_is_outermost() -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    app = Starlette()
+    app.add_middleware(GZipMiddleware)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["example.com"])
+    assert [m.cls for m in app.user_middleware] == [TrustedHostMiddleware, GZipMiddleware]
+
+
+@pytest.mark.anyio
+async def test_strict_model_refuses_every_json_request() -> None:
+    from fastapi import FastAPI
+    from pydantic import BaseModel, ConfigDict
+
+    class Payment(BaseModel):
+        model_config = ConfigDict(strict=True)
+        amount: Decimal
+
+    app = FastAPI()
+
+    @app.post("/payments")
+    async def pay(payment: Payment) -> dict[str, str]:
+        return {"amount": str(payment.amount)}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client:
+        as_string = await client.post("/payments", json={"amount": "12.50"})
+        as_number = await client.post("/payments", json={"amount": 12.5})
+    assert (as_string.status_code, as_number.status_code) == (422, 422)
+    assert "`ConfigDict(strict=True)` on a request model breaks it" in BODY
+
+
+def test_redis_default_socket_timeout_is_five_seconds() -> None:
+    from redis import _defaults
+
+    assert _defaults.DEFAULT_SOCKET_TIMEOUT == 5
+    assert "5 s socket timeouts" in BODY
