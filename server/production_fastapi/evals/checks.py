@@ -145,7 +145,7 @@ def run_checks(task: Task, files: Path, *, timeout: float | None = None, python:
         })
         command = [
             python or sys.executable, "-m", "pytest", "-c", str(checks / "pytest.ini"), "--rootdir", str(checks),
-            "--confcutdir", str(checks), "--import-mode=importlib", "-q", "-p", "no:randomly", str(checks),
+            "--confcutdir", str(checks), "--import-mode=importlib", "--continue-on-collection-errors", "-q", "-p", "no:randomly", str(checks),
         ]
         try:
             completed = subprocess.run(

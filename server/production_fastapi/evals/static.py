@@ -62,7 +62,11 @@ def grade_rules(files: Path, rules: tuple[str, ...]) -> StaticGrade:
         return grade
     from production_fastapi.review import review_paths
 
-    report = review_paths(_files(files))
+    try:
+        report = review_paths(_files(files))
+    except Exception as exc:  # a reviewer crash is the harness's problem, never a verdict on the agent
+        grade.error = f"the reviewer failed: {type(exc).__name__}: {exc}"
+        return grade
     grade.findings = dict.fromkeys(rules, 0)
     for finding in report.findings:
         if finding.code in grade.findings:

@@ -73,7 +73,7 @@ def _problems(result: TreeResult) -> list[Problem]:
     graded = result.failed | result.passed
     if variant == "oracle":
         problems += [
-            problem(f"oracle fails {check}: {result.details.get(check, '')[-600:]}") for check in sorted(result.failed)
+            problem(f"oracle fails {check}: {result.details.get(check, '')[-300:]}") for check in sorted(result.failed)
         ]
     elif variant == "starter":
         starter_failures = sorted(c for c in result.failed if c.startswith("starter:"))
@@ -92,7 +92,7 @@ def _problems(result: TreeResult) -> list[Problem]:
             if check in graded:
                 problems.append(problem(f"declared to fail {check} but passes it"))
         for check in sorted(result.failed - declared):
-            problems.append(problem(f"fails undeclared {check}: {result.details.get(check, '')[-600:]}"))
+            problems.append(problem(f"fails undeclared {check}: {result.details.get(check, '')[-300:]}"))
     return problems
 
 
