@@ -21,7 +21,7 @@ from mcp.types import CallToolResult, ListRootsResult, TextContent, ToolAnnotati
 from pydantic import BaseModel, Field
 
 from production_fastapi import __version__, bundle
-from production_fastapi.mcp import tools
+from production_fastapi.mcp import reviewing, tools
 from production_fastapi.mcp.catalog import RULES_URI, UnknownRule, rule_page, rules_index
 from production_fastapi.mcp.guidance import INSTRUCTIONS, SUPPORTED_STACKS, production_prompt, unsupported_stack
 from production_fastapi.mcp.models import ReviewResult, ScaffoldResult, TemplateContent, TemplateList
@@ -44,7 +44,7 @@ _CREATES_FOLDER = ToolAnnotations(
 
 LimitArg = Annotated[
     int,
-    Field(description=f"Most findings to return, most severe first (1-{tools.MAX_LIMIT}); the rest are counted"),
+    Field(description=f"Most findings to return, most severe first (1-{reviewing.MAX_LIMIT}); the rest are counted"),
 ]
 
 
@@ -115,24 +115,24 @@ def _register_tools(server: MCPServer, base: PathPolicy) -> None:
         filename: Annotated[
             str | None, Field(description="Name to review source as (default app/main.py; Dockerfile for one)")
         ] = None,
-        limit: LimitArg = tools.DEFAULT_LIMIT,
+        limit: LimitArg = reviewing.DEFAULT_LIMIT,
     ) -> Annotated[CallToolResult, ReviewResult]:
         """Check one FastAPI file (path) or a snippet (source) against the production rules. Each finding has
         the rule code, severity, message, 1-based line and column, the fix, and the SKILL.md section and template
         that explain it. Run it on code you just wrote before presenting it."""
-        result = tools.review_file(_policy(base, roots), path, source, filename, limit)
-        return _reply(result, tools.review_text(result))
+        result = reviewing.review_file(_policy(base, roots), path, source, filename, limit)
+        return _reply(result, reviewing.review_text(result))
 
     def review_project(
         roots: RootsArg,
         path: Annotated[str, Field(description="Project folder to review (default: the working directory)")] = ".",
-        limit: LimitArg = tools.DEFAULT_LIMIT,
+        limit: LimitArg = reviewing.DEFAULT_LIMIT,
     ) -> Annotated[CallToolResult, ReviewResult]:
         """Review a whole FastAPI project folder against the production rules, including project-wide checks
         (missing liveness/readiness probes, missing problem+json handlers) and deployment files (Dockerfile,
         gunicorn config). Findings come most severe first, capped at limit, with counts of the rest."""
-        result = tools.review_project(_policy(base, roots), path, limit)
-        return _reply(result, tools.review_text(result))
+        result = reviewing.review_project(_policy(base, roots), path, limit)
+        return _reply(result, reviewing.review_text(result))
 
     def scaffold_service(
         roots: RootsArg,
