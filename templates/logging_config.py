@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 import structlog.tracebacks
@@ -37,8 +38,8 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
-def configure_logging(*, level: str = "INFO", json_logs: bool = True) -> None:
-    """Route structlog and stdlib logging through one handler on stdout; safe to call more than once."""
+def configure_logging(*, level: str = "INFO", json_logs: bool = True, stream: TextIO | None = None) -> None:
+    """Route structlog and stdlib logging through one handler (stdout unless ``stream``); safe to call again."""
     shared = _shared_processors()
     renderer: Processor
     final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
@@ -69,7 +70,7 @@ def configure_logging(*, level: str = "INFO", json_logs: bool = True) -> None:
     )
 
     formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
     handler.setFormatter(formatter)
 
     root = logging.getLogger()

@@ -1,0 +1,153 @@
+"""logging_config.py: one JSON pipeline for structlog, stdlib and uvicorn records, with the request's context."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+from fastapi import APIRouter
+from tpl_support import json_lines, make_settings, running_app, tpl
+
+logging_config = tpl("logging_config")
+
+router = APIRouter()
+
+
+@router.get("/work")
+async def work() -> dict[str, str]:
+    structlog.stdlib.get_logger("app.orders").info("order_created", order_id=7)
+    # A library logging through the standard library, inside the request.
+    logging.getLogger("some.library").warning("pool exhausted: %d waiting", 3)
+    return {}
+
+
+@router.get("/fail")
+async def fail() -> None:
+    password = "hunter2"  # a local variable that must not reach the log
+    raise ValueError("bad state " + password[:0])
+
+
+@pytest.mark.anyio
+async def test_structlog_and_stdlib_lines_are_json_with_the_request_id() -> None:
+    logs = io.StringIO()
+    async with running_app(routers=[router], logs=logs) as (_, client):
+        response = await client.get("/work", headers={"X-Request-ID": "req-logs-1"})
+    records = json_lines(logs)
+    by_event = {record["event"]: record for record in records}
+
+    ours = by_event["order_created"]
+    assert ours["request_id"] == "req-logs-1"
+    assert ours["order_id"] == 7
+    assert ours["level"] == "info"
+    assert ours["logger"] == "app.orders"
+    assert ours["timestamp"].endswith("Z")
+
+    foreign = by_event["pool exhausted: 3 waiting"]
+    assert foreign["request_id"] == "req-logs-1"
+    assert foreign["logger"] == "some.library"
+    assert foreign["level"] == "warning"
+
+    access = by_event["request"]
+    assert access["request_id"] == response.headers["x-request-id"] == "req-logs-1"
+    assert access | {"duration_ms": 0, "timestamp": ""} == access | {
+        "method": "GET",
+        "path": "/work",
+        "status": 200,
+        "client": "127.0.0.1",
+        "logger": "app.access",
+        "duration_ms": 0,
+        "timestamp": "",
+    }
+
+
+@pytest.mark.anyio
+async def test_unhandled_error_is_logged_once_as_500_with_a_traceback_but_no_locals() -> None:
+    logs = io.StringIO()
+    async with running_app(routers=[router], logs=logs) as (_, client):
+        response = await client.get("/fail?token=abc")
+    assert response.status_code == 500
+    failed = [record for record in json_lines(logs) if record["event"] == "request_failed"]
+    assert len(failed) == 1
+    record = failed[0]
+    assert record["status"] == 500
+    assert record["path"] == "/fail"
+    assert record["request_id"] == response.headers["x-request-id"]
+    (exception,) = record["exception"]
+    assert exception["exc_type"] == "ValueError"
+    assert exception["frames"][-1]["name"] == "fail"
+    assert all("locals" not in frame for frame in exception["frames"])
+    assert "hunter2" not in logs.getvalue()
+    # The app's own lines never carry the query string (the test client's httpx line does, and is not ours).
+    app_lines = [record for record in json_lines(logs) if record.get("logger") != "httpx"]
+    assert "token=abc" not in json.dumps(app_lines)
+
+
+@pytest.mark.anyio
+async def test_probe_requests_log_at_debug_only() -> None:
+    logs = io.StringIO()
+    async with running_app(logs=logs) as (_, client):
+        await client.get("/health/live")
+    probes = [record for record in json_lines(logs) if record.get("path") == "/health/live"]
+    assert [record["level"] for record in probes] == ["debug"]
+
+
+def test_uvicorn_handlers_are_replaced_so_there_is_one_format() -> None:
+    import uvicorn.config
+
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # what uvicorn does before importing the app
+    assert logging.getLogger("uvicorn.error").handlers or logging.getLogger("uvicorn").handlers
+    buffer = io.StringIO()
+    logging_config.configure_logging(level="INFO", json_logs=True, stream=buffer)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        assert logging.getLogger(name).handlers == []
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 123)
+    logging.getLogger("uvicorn.access").info("GET / 200")
+    (line,) = buffer.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["event"] == "Started server process [123]"
+    assert record["logger"] == "uvicorn.error"
+
+
+def test_configuring_twice_does_not_duplicate_lines() -> None:
+    buffer = io.StringIO()
+    logging_config.configure_logging(stream=buffer)
+    logging_config.configure_logging(stream=buffer)
+    structlog.stdlib.get_logger("twice").warning("once")
+    assert len(buffer.getvalue().splitlines()) == 1
+
+
+def test_development_renders_for_humans_not_json() -> None:
+    buffer = io.StringIO()
+    logging_config.configure_logging(level="INFO", json_logs=False, stream=buffer)
+    structlog.stdlib.get_logger("dev").info("hello_dev", user="ada")
+    line = buffer.getvalue().strip()
+    assert "hello_dev" in line
+    assert "user" in line
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(line)
+
+
+def test_level_filters_records() -> None:
+    buffer = io.StringIO()
+    logging_config.configure_logging(level="WARNING", stream=buffer)
+    structlog.stdlib.get_logger("lvl").info("hidden")
+    logging.getLogger("lvl.std").info("hidden too")
+    structlog.stdlib.get_logger("lvl").error("shown")
+    assert [json.loads(line)["event"] for line in buffer.getvalue().splitlines()] == ["shown"]
+
+
+def test_create_app_picks_console_in_development_and_json_otherwise(capsys: pytest.CaptureFixture[str]) -> None:
+    tpl("main").create_app(make_settings(environment="production"))
+    structlog.stdlib.get_logger("prod").info("json_line")
+    tpl("main").create_app(make_settings(environment="development"))
+    structlog.stdlib.get_logger("dev").info("console_line")
+    out = capsys.readouterr().out.splitlines()
+    json_line = next(line for line in out if "json_line" in line)
+    console_line = next(line for line in out if "console_line" in line)
+    assert json.loads(json_line)["event"] == "json_line"
+    assert not console_line.startswith("{")
+    # Leave logging pointed at a stream that outlives this test's capture.
+    logging_config.configure_logging(stream=io.StringIO())

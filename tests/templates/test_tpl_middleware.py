@@ -1,0 +1,227 @@
+"""middleware.py: request ID, security headers, body limit, proxy trust and the order install_middleware builds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import APIRouter, Request
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Message, Receive, Scope, Send
+from tpl_support import make_settings, running_app, tpl
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+middleware = tpl("middleware")
+
+router = APIRouter()
+
+
+@router.get("/whoami")
+async def whoami(request: Request) -> dict[str, str | None]:
+    return {
+        "request_id": middleware.get_request_id(),
+        "client": request.client.host if request.client else None,
+        "scheme": request.url.scheme,
+    }
+
+
+@router.post("/echo-size")
+async def echo_size(request: Request) -> dict[str, int]:
+    return {"size": len(await request.body())}
+
+
+@router.get("/framed")
+async def framed() -> dict[str, str]:
+    return {}
+
+
+@pytest.mark.anyio
+async def test_valid_inbound_request_id_is_honoured_everywhere() -> None:
+    async with running_app(routers=[router]) as (_, client):
+        response = await client.get("/whoami", headers={"X-Request-ID": "edge-7f3a:42"})
+    assert response.headers.get_list("x-request-id") == ["edge-7f3a:42"]
+    assert response.json()["request_id"] == "edge-7f3a:42"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "inbound",
+    ["has space", "x" * 129, "quote\"d", "<script>", "tab\tin", ""],
+    ids=["space", "too-long", "quote", "markup", "tab", "empty"],
+)
+async def test_invalid_inbound_request_id_is_replaced(inbound: str) -> None:
+    async with running_app(routers=[router]) as (_, client):
+        response = await client.get("/whoami", headers={"X-Request-ID": inbound})
+    generated = response.headers["x-request-id"]
+    assert generated != inbound
+    assert len(generated) == 32
+    assert int(generated, 16) >= 0
+    assert response.json()["request_id"] == generated
+
+
+@pytest.mark.anyio
+async def test_missing_request_id_is_generated_and_unique_per_request() -> None:
+    async with running_app(routers=[router]) as (_, client):
+        first = (await client.get("/whoami")).headers["x-request-id"]
+        second = (await client.get("/whoami")).headers["x-request-id"]
+    assert first != second
+
+
+@pytest.mark.anyio
+async def test_request_id_is_unset_outside_a_request() -> None:
+    async with running_app(routers=[router]) as (_, client):
+        await client.get("/whoami")
+    assert middleware.get_request_id() is None
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "frame-ancestors 'none'",
+}
+
+
+@pytest.mark.anyio
+async def test_security_headers_on_success_and_error_without_hsts_over_http() -> None:
+    async with running_app(routers=[router]) as (_, client):
+        ok = await client.get("/framed")
+        missing = await client.get("/nowhere")
+    for response in (ok, missing):
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value
+        assert "strict-transport-security" not in response.headers
+
+
+@pytest.mark.anyio
+async def test_hsts_only_over_https() -> None:
+    async with running_app(routers=[router], base_url="https://api.example.com") as (_, client):
+        response = await client.get("/framed")
+    assert response.headers["strict-transport-security"] == "max-age=63072000; includeSubDomains"
+
+
+@pytest.mark.anyio
+async def test_forwarded_proto_counts_only_from_a_trusted_proxy() -> None:
+    trusting = make_settings(trusted_proxies="10.0.0.5")
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    async with running_app(trusting, [router], client=("10.0.0.5", 4000)) as (_, client):
+        via_proxy = await client.get("/whoami", headers=headers)
+    async with running_app(trusting, [router], client=("198.51.100.7", 4000)) as (_, client):
+        direct = await client.get("/whoami", headers=headers)
+    assert via_proxy.json() | {"request_id": None} == {"request_id": None, "client": "203.0.113.9", "scheme": "https"}
+    assert "strict-transport-security" in via_proxy.headers
+    assert direct.json()["client"] == "198.51.100.7"
+    assert direct.json()["scheme"] == "http"
+    assert "strict-transport-security" not in direct.headers
+
+
+@pytest.mark.anyio
+async def test_a_header_the_app_set_is_not_overwritten() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-frame-options", b"SAMEORIGIN")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    wrapped = middleware.SecurityHeadersMiddleware(app)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await wrapped({"type": "http", "scheme": "http", "headers": []}, receive, send)
+    headers = dict(sent[0]["headers"])
+    assert headers[b"x-frame-options"] == b"SAMEORIGIN"
+    assert headers[b"x-content-type-options"] == b"nosniff"
+
+
+@pytest.mark.anyio
+async def test_body_over_limit_with_content_length_is_413_problem() -> None:
+    async with running_app(make_settings(max_body_size=1024), [router]) as (_, client):
+        response = await client.post("/echo-size", content=b"x" * 2048, headers={"X-Request-ID": "big-1"})
+        at_limit = await client.post("/echo-size", content=b"x" * 1024)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["title"] == "Content Too Large"
+    assert body["request_id"] == "big-1"
+    assert response.headers["x-request-id"] == "big-1"
+    assert at_limit.json() == {"size": 1024}
+
+
+@pytest.mark.anyio
+async def test_streamed_body_over_limit_without_content_length_is_413_problem() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            yield b"y" * 512
+
+    async with running_app(make_settings(max_body_size=1024), [router]) as (_, client):
+        response = await client.post("/echo-size", content=chunks())
+    assert response.request.headers.get("content-length") is None
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+def test_body_limit_refuses_a_negative_or_non_integer_limit() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError
+
+    with pytest.raises(ValueError, match="non-negative"):
+        middleware.BodyLimitMiddleware(app, max_body_size=-1)
+    with pytest.raises(ValueError, match="non-negative"):
+        middleware.BodyLimitMiddleware(app, max_body_size=True)
+
+
+def test_install_middleware_order_outermost_first() -> None:
+    app = tpl("main").create_app(make_settings(cors_origins="https://app.example.com", trusted_proxies="10.0.0.5"))
+    # Starlette builds the stack from user_middleware in list order, index 0 outermost.
+    order = [entry.cls for entry in app.user_middleware]
+    assert order == [
+        CORSMiddleware,
+        ProxyHeadersMiddleware,
+        middleware.RequestIDMiddleware,
+        middleware.AccessLogMiddleware,
+        middleware.SecurityHeadersMiddleware,
+        middleware.BodyLimitMiddleware,
+    ]
+
+
+def test_optional_middleware_is_left_out_when_not_configured() -> None:
+    app = tpl("main").create_app(make_settings())
+    classes = {entry.cls for entry in app.user_middleware}
+    assert CORSMiddleware not in classes
+    assert ProxyHeadersMiddleware not in classes
+
+
+@pytest.mark.anyio
+async def test_cors_allows_only_configured_origins() -> None:
+    settings = make_settings(cors_origins="https://app.example.com")
+    async with running_app(settings, [router]) as (_, client):
+        allowed = await client.get("/framed", headers={"Origin": "https://app.example.com"})
+        other = await client.get("/framed", headers={"Origin": "https://evil.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert allowed.headers["access-control-allow-credentials"] == "true"
+    assert "x-request-id" in allowed.headers["access-control-expose-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.anyio
+async def test_non_http_scopes_pass_through_untouched() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["type"])
+        assert "state" not in scope
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Message) -> None:
+        raise AssertionError(message)
+
+    for cls in (middleware.RequestIDMiddleware, middleware.AccessLogMiddleware, middleware.SecurityHeadersMiddleware):
+        await cls(app)({"type": "lifespan"}, receive, send)
+    await middleware.BodyLimitMiddleware(app, max_body_size=1)({"type": "lifespan"}, receive, send)
+    assert seen == ["lifespan"] * 4

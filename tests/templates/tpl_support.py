@@ -1,0 +1,62 @@
+"""Helpers for the template tests: settings that need no services, and a real app with its lifespan running.
+
+Not a conftest: tests/conftest.py already owns that module name, and this folder has no __init__.py because a
+package named ``templates`` would collide with the repository's templates/ package.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from types import ModuleType
+from typing import Any
+
+import httpx
+from conftest import import_template
+from fastapi import APIRouter, FastAPI
+
+
+def tpl(name: str) -> ModuleType:
+    return import_template(name)
+
+
+def make_settings(**overrides: Any) -> Any:
+    """Settings for one test: in-memory SQLite, no Redis, a unique app name (so Redis keys never collide)."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": "sqlite+aiosqlite:///:memory:",
+        "app_name": f"pf-tpl-{uuid.uuid4().hex[:12]}",
+    }
+    values.update(overrides)
+    return tpl("settings").Settings(**values)
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Any | None = None,
+    routers: Iterable[APIRouter] = (),
+    *,
+    base_url: str = "http://testserver",
+    client: tuple[str, int] = ("127.0.0.1", 50000),
+    logs: io.StringIO | None = None,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """``create_app`` from the templates with its lifespan entered, and an httpx client speaking ASGI to it.
+
+    With ``logs``, JSON log lines go to that buffer instead of stdout.
+    """
+    app = tpl("main").create_app(settings if settings is not None else make_settings(), routers=routers)
+    if logs is not None:
+        tpl("logging_config").configure_logging(level="DEBUG", json_logs=True, stream=logs)
+    # raise_app_exceptions=False: Starlette re-raises after sending the 500; a server would log it, we look at the
+    # response.
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False, client=client)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+        yield app, http
+
+
+def json_lines(buffer: io.StringIO) -> list[dict[str, Any]]:
+    lines = [line for line in buffer.getvalue().splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]
