@@ -1,0 +1,301 @@
+"""``[tool.production-fastapi]`` in pyproject.toml: which rules run where, which files are skipped.
+
+Keys (all optional)::
+
+    [tool.production-fastapi]
+    select = ["PF"]                 # code prefixes: "PF", "PF7", "PF702"; "ALL" means every rule
+    ignore = ["PF201"]
+    extend-select = []              # added to select (handy when select keeps its default)
+    per-file-ignores = { "tests/**" = ["PF201"], "scripts/*.py" = ["PF2"] }
+    exclude = [...]                 # replaces the default excludes (.venv, node_modules, build, ...)
+    extend-exclude = ["migrations"] # added to them
+    fail-on = "warning"             # lowest severity that makes the exit code 1: error | warning | info
+    max-file-size = 2000000         # bytes; larger files are reported as PF000 and not parsed
+
+Between a selector in ``select`` and one in ``ignore``, the more specific (longer) one wins, as in ruff:
+``select = ["PF7"]`` with ``ignore = ["PF70"]`` and ``select = ["PF702"]`` keeps PF702 only.
+The configuration is found from the reviewed path upward: the nearest pyproject.toml with the table wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any, cast
+
+from production_fastapi.rules.base import SEVERITIES, Severity
+
+__all__ = [
+    "DEFAULT_EXCLUDE",
+    "DEFAULT_MAX_FILE_SIZE",
+    "Config",
+    "ConfigError",
+    "find_config",
+    "load_config",
+    "parse_selectors",
+]
+
+TABLE = "production-fastapi"
+
+#: Directories and files never worth reviewing: environments, caches, builds, vendored code.
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytype",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "venv",
+    ".production-fastapi-cache",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "*.egg-info",
+)
+
+DEFAULT_MAX_FILE_SIZE = 2_000_000
+_SELECTOR = re.compile(r"PF[0-9]{0,3}|ALL")
+_KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude", "fail-on",
+         "max-file-size"}
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message is one sentence naming the file and key."""
+
+
+def parse_selectors(values: Iterable[str], where: str) -> tuple[str, ...]:
+    """Validate rule selectors (``PF``, ``PF7``, ``PF702``, ``ALL``); accepts comma-separated strings too."""
+    selectors: list[str] = []
+    for value in values:
+        for part in str(value).split(","):
+            selector = part.strip().upper()
+            if not selector:
+                continue
+            if not _SELECTOR.fullmatch(selector):
+                raise ConfigError(f"{where}: {part.strip()!r} is not a rule selector (PF, PF7, PF702 or ALL)")
+            selectors.append("PF" if selector == "ALL" else selector)
+    return tuple(selectors)
+
+
+def _specificity(code: str, selectors: Sequence[str]) -> int:
+    """Length of the longest selector matching the code; -1 when none does."""
+    return max((len(s) for s in selectors if code.startswith(s)), default=-1)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """One resolved configuration. ``root`` is the directory patterns are relative to."""
+
+    root: Path
+    source: Path | None = None
+    select: tuple[str, ...] = ("PF",)
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    fail_on: Severity = "warning"
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    _selected_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+
+    def with_overrides(
+        self,
+        *,
+        select: Sequence[str] | None = None,
+        ignore: Sequence[str] | None = None,
+        extend_select: Sequence[str] | None = None,
+        fail_on: Severity | None = None,
+    ) -> Config:
+        """The command line wins over the file: ``--select`` replaces, ``--ignore`` adds."""
+        changes: dict[str, Any] = {"_selected_cache": {}}
+        if select is not None:
+            changes["select"] = parse_selectors(select, "--select")
+        if ignore is not None:
+            changes["ignore"] = self.ignore + parse_selectors(ignore, "--ignore")
+        if extend_select is not None:
+            changes["extend_select"] = self.extend_select + parse_selectors(extend_select, "--extend-select")
+        if fail_on is not None:
+            changes["fail_on"] = fail_on
+        return replace(self, **changes)
+
+    def is_selected(self, code: str) -> bool:
+        """Whether a rule runs at all (before per-file ignores)."""
+        cached = self._selected_cache.get(code)
+        if cached is None:
+            chosen = _specificity(code, self.select + self.extend_select)
+            cached = chosen >= 0 and chosen > _specificity(code, self.ignore)
+            self._selected_cache[code] = cached
+        return cached
+
+    def relative(self, path: Path) -> str:
+        """The path relative to the config root, POSIX style, for pattern matching (absolute when outside)."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.resolve().as_posix()
+
+    def ignored_for(self, path: Path) -> tuple[str, ...]:
+        """The selectors per-file-ignores switch off for this file."""
+        if not self.per_file_ignores:
+            return ()
+        relative = self.relative(path)
+        ignored: list[str] = []
+        for pattern, selectors in self.per_file_ignores:
+            if _glob_match(relative, pattern):
+                ignored.extend(selectors)
+        return tuple(ignored)
+
+    def is_excluded(self, path: Path) -> bool:
+        """Whether the path (file or directory) matches an exclude pattern, by any component or as a whole."""
+        relative = self.relative(path)
+        patterns = self.exclude + self.extend_exclude
+        return any(_excluded_by(relative, pattern) for pattern in patterns)
+
+    def fingerprint(self) -> str:
+        """A stable digest of what affects findings: part of the cache key."""
+        payload = {
+            "select": self.select,
+            "ignore": self.ignore,
+            "extend_select": self.extend_select,
+            "per_file_ignores": self.per_file_ignores,
+            "max_file_size": self.max_file_size,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _glob_match(relative: str, pattern: str) -> bool:
+    """``fnmatch`` on the relative path, with ``**/`` also matching no directory and bare names matching anywhere."""
+    pattern = pattern.strip().rstrip("/")
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    if fnmatch.fnmatchcase(relative, pattern):
+        return True
+    if pattern.startswith("**/") and fnmatch.fnmatchcase(relative, pattern[3:]):
+        return True
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(PurePosixPath(relative).name, pattern)
+    return False
+
+
+def _excluded_by(relative: str, pattern: str) -> bool:
+    pattern = pattern.strip().rstrip("/")
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    if "/" not in pattern:
+        return any(fnmatch.fnmatchcase(part, pattern) for part in PurePosixPath(relative).parts)
+    parts = PurePosixPath(relative).parts
+    # A pattern with a slash matches the path or any of its parent directories (excluding `a/b` excludes `a/b/c.py`).
+    return any(_glob_match("/".join(parts[: i + 1]), pattern) for i in range(len(parts)))
+
+
+def _string_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings")
+    return tuple(cast(list[str], value))
+
+
+def config_from_table(table: Mapping[str, Any], root: Path, source: Path | None) -> Config:
+    """Build a :class:`Config` from the ``[tool.production-fastapi]`` table, validating every key."""
+    where = f"{source or 'configuration'} [tool.{TABLE}]"
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS))})")
+    config = Config(root=root, source=source)
+    changes: dict[str, Any] = {}
+    for key, attr in (("select", "select"), ("ignore", "ignore"), ("extend-select", "extend_select")):
+        values = _string_list(table, key, where)
+        if values is not None:
+            changes[attr] = parse_selectors(values, f"{where} {key}")
+    for key, attr in (("exclude", "exclude"), ("extend-exclude", "extend_exclude")):
+        values = _string_list(table, key, where)
+        if values is not None:
+            changes[attr] = values
+    if "per-file-ignores" in table:
+        raw = table["per-file-ignores"]
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes]")
+        entries: list[tuple[str, tuple[str, ...]]] = []
+        for pattern, codes in raw.items():
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise ConfigError(f"{where}: per-file-ignores {pattern!r} must be a list of codes")
+            entries.append((pattern, parse_selectors(codes, f"{where} per-file-ignores {pattern!r}")))
+        changes["per_file_ignores"] = tuple(entries)
+    if "fail-on" in table:
+        fail_on = table["fail-on"]
+        if fail_on not in SEVERITIES:
+            raise ConfigError(f"{where}: fail-on must be one of {', '.join(SEVERITIES)}, got {fail_on!r}")
+        changes["fail_on"] = fail_on
+    if "max-file-size" in table:
+        size = table["max-file-size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise ConfigError(f"{where}: max-file-size must be a positive number of bytes")
+        changes["max_file_size"] = size
+    return replace(config, **changes)
+
+
+def load_config(pyproject: Path) -> Config:
+    """Read one pyproject.toml (its table may be absent: then the defaults apply, rooted there)."""
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {pyproject}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
+    table = data.get("tool", {}).get(TABLE, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] must be a table")
+    return config_from_table(table, pyproject.parent, pyproject)
+
+
+def _has_table(pyproject: Path) -> bool:
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    # Cheap check first: most pyproject files in the wild have no table of ours and need no TOML parse.
+    return f"tool.{TABLE}" in text or f'tool."{TABLE}"' in text
+
+
+#: Files that mark the top of a project when no pyproject.toml carries our table.
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def find_config(start: Path, fallback_root: Path | None = None) -> Config:
+    """The configuration that applies to ``start``: the nearest pyproject.toml upward with our table.
+
+    Without one, the defaults apply, rooted at the nearest project marker upward (pyproject.toml, setup.py,
+    setup.cfg, .git), else at ``fallback_root``, else at ``start`` itself. The root also delimits a project for
+    the project-wide rules.
+    """
+    resolved = start.resolve()
+    directory = resolved if resolved.is_dir() else resolved.parent
+    marker_root: Path | None = None
+    for candidate in (directory, *directory.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file() and _has_table(pyproject):
+            return load_config(pyproject)
+        if marker_root is None and any((candidate / marker).exists() for marker in _PROJECT_MARKERS):
+            marker_root = candidate
+    return Config(root=marker_root or (fallback_root.resolve() if fallback_root else directory))

@@ -1,0 +1,203 @@
+"""Running rules over one file's text: parse once, run every selected rule, apply suppressions.
+
+This module is pure computation on strings (no file system, no cache, no processes), so the worker processes, the
+in-process path, ``review_source`` and the fix loop all share it.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from production_fastapi.review.findings import PARSE_ERROR_CODE, PARSE_ERROR_NAME, Finding
+from production_fastapi.review.noqa import parse_suppressions
+from production_fastapi.rules import all_rules
+from production_fastapi.rules.base import Rule, Violation
+from production_fastapi.rules.context import FileContext, ProjectContext, TextContext
+
+__all__ = [
+    "FileOutcome",
+    "RuleSelection",
+    "check_project",
+    "check_python",
+    "check_text",
+    "parse_error",
+    "parse_python",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSelection:
+    """The rules that apply to one file, split by kind."""
+
+    file: tuple[Rule, ...]
+    project: tuple[Rule, ...]
+    text: tuple[Rule, ...]
+
+    @classmethod
+    def of(cls, rules: Iterable[Rule]) -> RuleSelection:
+        chosen = list(rules)
+        return cls(
+            tuple(r for r in chosen if r.kind == "file"),
+            tuple(r for r in chosen if r.kind == "project"),
+            tuple(r for r in chosen if r.kind == "text"),
+        )
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in (*self.file, *self.project, *self.text))
+
+    def text_globs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(glob for rule in self.text for glob in rule.files))
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    """What reviewing one file produced. Plain data: it crosses process boundaries and lives in the cache.
+
+    ``modules`` are the top-level modules the file imports (the engine picks the files project rules see by it);
+    ``internal_errors`` are rules that raised (a bug of ours, reported as a run error, never swallowed).
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    modules: tuple[str, ...] = ()
+    parsed: bool = False
+    internal_errors: list[str] = field(default_factory=list)
+
+
+def parse_error(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
+    return Finding(
+        path=path,
+        line=max(line, 1),
+        column=max(column, 1),
+        code=PARSE_ERROR_CODE,
+        end_line=max(line, 1),
+        end_column=max(column, 1),
+        name=PARSE_ERROR_NAME,
+        severity="error",
+        message=message,
+    )
+
+
+def parse_python(path: str, source: str) -> ast.Module | Finding:
+    """``ast.parse`` with every failure turned into a PF000 finding at the parser's position."""
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences and the like warn at compile time; they are not our findings.
+            warnings.simplefilter("ignore")
+            return ast.parse(source, filename=path, type_comments=False)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = exc.offset or 1
+        return parse_error(path, f"syntax error: {exc.msg}", line, column)
+    except (ValueError, MemoryError, RecursionError) as exc:
+        reason = "too deeply nested to parse" if not isinstance(exc, ValueError) else str(exc)
+        return parse_error(path, f"cannot parse: {reason}")
+
+
+def _to_finding(rule: Rule, violation: Violation, path: str) -> Finding:
+    return Finding(
+        path=violation.path or path,
+        line=violation.line,
+        column=violation.column,
+        code=rule.code,
+        end_line=violation.end_line,
+        end_column=violation.end_column,
+        name=rule.name,
+        severity=rule.severity,
+        message=violation.message or rule.message,
+        fixable=rule.safe_fix and violation.fixable,
+        fix_title=rule.fix_title,
+    )
+
+
+def _run(rule: Rule, target: object, path: str, outcome: FileOutcome) -> list[Violation]:
+    try:
+        return list(rule.check(target))
+    except Exception as exc:  # a rule bug must not hide the other rules' findings
+        outcome.internal_errors.append(f"{path}: internal error in {rule.code} ({type(exc).__name__}: {exc})")
+        return []
+
+
+def check_python(
+    path: str, source: str, rules: Sequence[Rule], module: str | None = None
+) -> tuple[FileOutcome, FileContext | None]:
+    """Run the file rules on one Python source; returns the outcome and the context (None when unparsable)."""
+    outcome = FileOutcome()
+    tree = parse_python(path, source)
+    if isinstance(tree, Finding):
+        outcome.findings.append(tree)
+        return outcome, None
+    outcome.parsed = True
+    ctx = FileContext(path, source, tree, module)
+    modules = ctx.import_map.modules
+    outcome.modules = tuple(sorted(modules))
+    suppressions = parse_suppressions(source)
+    for rule in rules:
+        if rule.kind != "file" or (rule.requires and modules.isdisjoint(rule.requires)):
+            continue
+        for violation in _run(rule, ctx, path, outcome):
+            if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
+                outcome.findings.append(_to_finding(rule, violation, path))
+    outcome.findings.sort()
+    return outcome, ctx
+
+
+def check_text(path: str, text: str, rules: Sequence[Rule]) -> FileOutcome:
+    """Run the text rules whose globs match this file's name."""
+    outcome = FileOutcome(parsed=True)
+    ctx = TextContext(path, text)
+    suppressions = parse_suppressions(text)
+    for rule in rules:
+        if rule.kind != "text" or not any(fnmatch.fnmatchcase(ctx.name, glob) for glob in rule.files):
+            continue
+        for violation in _run(rule, ctx, path, outcome):
+            if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
+                outcome.findings.append(_to_finding(rule, violation, path))
+    outcome.findings.sort()
+    return outcome
+
+
+def check_project(
+    contexts: Sequence[FileContext],
+    rules: Sequence[Rule],
+    *,
+    complete: bool = True,
+    allowed: dict[str, frozenset[str]] | None = None,
+) -> FileOutcome:
+    """Run project rules over the files they gate on; findings land in the files they point at.
+
+    ``allowed`` maps a path to the codes that may report there (per-file ignores and selection); suppression
+    comments of the target file apply as usual.
+    """
+    outcome = FileOutcome(parsed=True)
+    suppressions = {ctx.path: parse_suppressions(ctx.source) for ctx in contexts}
+    # Rules gating on the same modules share one ProjectContext, so the app graph is built once for them.
+    projects: dict[frozenset[str], ProjectContext | None] = {}
+    for rule in rules:
+        if rule.kind != "project":
+            continue
+        gate = frozenset(rule.requires)
+        if gate not in projects:
+            seen = [c for c in contexts if not gate or not c.import_map.modules.isdisjoint(gate)]
+            projects[gate] = ProjectContext(seen, complete=complete) if seen else None
+        project = projects[gate]
+        if project is None:
+            continue
+        for violation in _run(rule, project, "<project>", outcome):
+            path = violation.path
+            if allowed is not None and rule.code not in allowed.get(path, frozenset()):
+                continue
+            file_suppressions = suppressions.get(path)
+            if file_suppressions and file_suppressions.suppresses(rule.code, violation.line, violation.end_line):
+                continue
+            outcome.findings.append(_to_finding(rule, violation, path))
+    outcome.findings.sort()
+    return outcome
+
+
+def default_rules() -> tuple[Rule, ...]:
+    return tuple(all_rules())

@@ -1,0 +1,159 @@
+"""Which files a review reads: Python sources, plus the deployment files text rules ask for.
+
+Walks directories skipping the configured excludes (``.venv``, ``node_modules``, ``build``... by default) and what
+each directory's ``.gitignore`` ignores (plain patterns, ``/``-anchored ones and ``dir/`` ones; ``!`` negations
+are not honoured, which can only skip a file, never review a stray one). A file named explicitly on the command line
+is always reviewed, like ruff does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from production_fastapi.review.config import Config, find_config
+
+__all__ = ["ConfigLookup", "Discovered", "FileKind", "GitIgnore", "classify", "discover"]
+
+FileKind = Literal["python", "text"]
+PYTHON_SUFFIXES = (".py", ".pyw")
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    path: Path
+    kind: FileKind
+    #: The reviewed path it was found under: the project root when nothing else marks one.
+    origin: Path
+
+
+def classify(path: Path, text_globs: Sequence[str], *, explicit: bool = False) -> FileKind | None:
+    """Python, a text file some rule reads, or nothing we review. An explicit file defaults to Python."""
+    name = path.name
+    if name.endswith(PYTHON_SUFFIXES):
+        return "python"
+    if any(fnmatch.fnmatchcase(name, glob) for glob in text_globs):
+        return "text"
+    return "python" if explicit else None
+
+
+@dataclass(frozen=True, slots=True)
+class GitIgnore:
+    """The simple subset of one ``.gitignore``: enough to skip generated and vendored trees."""
+
+    base: Path
+    patterns: tuple[tuple[str, bool, bool], ...]  # (pattern, anchored, directory only)
+
+    @classmethod
+    def read(cls, directory: Path) -> GitIgnore | None:
+        try:
+            text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        patterns: list[tuple[str, bool, bool]] = []
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith(("#", "!")):
+                continue
+            dir_only = line.endswith("/")
+            line = line.rstrip("/")
+            anchored = "/" in line
+            patterns.append((line.lstrip("/"), anchored, dir_only))
+        return cls(directory, tuple(patterns)) if patterns else None
+
+    def ignores(self, path: Path, is_dir: bool) -> bool:
+        try:
+            relative = path.relative_to(self.base).as_posix()
+        except ValueError:
+            return False
+        for pattern, anchored, dir_only in self.patterns:
+            if dir_only and not is_dir:
+                continue
+            if anchored:
+                if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, pattern.removeprefix("**/")):
+                    return True
+            elif fnmatch.fnmatchcase(path.name, pattern):
+                return True
+        return False
+
+
+def _walk(
+    directory: Path, config: Config, text_globs: Sequence[str], ignores: tuple[GitIgnore, ...]
+) -> Iterator[Discovered]:
+    own = GitIgnore.read(directory)
+    if own is not None:
+        ignores = (*ignores, own)
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            is_file = entry.is_file(follow_symlinks=True)
+        except OSError:
+            continue
+        if config.is_excluded(path) or any(ignore.ignores(path, is_dir) for ignore in ignores):
+            continue
+        if is_dir:
+            yield from _walk(path, config, text_globs, ignores)
+        elif is_file:
+            kind = classify(path, text_globs)
+            if kind is not None:
+                yield Discovered(path, kind, directory)
+
+
+def discover(
+    paths: Iterable[Path], config_for: ConfigLookup, text_globs: Sequence[str]
+) -> tuple[list[Discovered], list[str]]:
+    """Every file to review under ``paths`` (deduplicated, in a stable order), and one error per bad path."""
+    found: dict[Path, Discovered] = {}
+    errors: list[str] = []
+    for path in paths:
+        if not path.exists():
+            errors.append(f"{path}: no such file or directory")
+            continue
+        config = config_for(path)
+        if path.is_dir():
+            for item in _walk(path, config, text_globs, ()):
+                found.setdefault(item.path, Discovered(item.path, item.kind, path))
+        else:
+            kind = classify(path, text_globs, explicit=True)
+            if kind is not None:
+                found.setdefault(path, Discovered(path, kind, path.parent))
+    return list(found.values()), errors
+
+
+class ConfigLookup:
+    """Finds (and remembers) the configuration for each reviewed path's directory.
+
+    ``override`` pins one configuration for everything; ``transform`` applies command-line overrides to each
+    configuration found on disk.
+    """
+
+    def __init__(
+        self, override: Config | None = None, *, transform: Callable[[Config], Config] | None = None
+    ) -> None:
+        self._override = override
+        self._transform = transform
+        self._by_dir: dict[Path, Config] = {}
+
+    def __call__(self, path: Path, origin: Path | None = None) -> Config:
+        """The configuration for ``path``; ``origin`` is the reviewed path it was found under (the fallback root)."""
+        if self._override is not None:
+            return self._override
+        directory = path if path.is_dir() else path.parent
+        directory = directory.resolve()
+        config = self._by_dir.get(directory)
+        if config is None:
+            fallback = origin if origin is not None else directory
+            config = find_config(directory, fallback if fallback.is_dir() else fallback.parent)
+            if self._transform is not None:
+                config = self._transform(config)
+            self._by_dir[directory] = config
+        return config

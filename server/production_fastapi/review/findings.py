@@ -1,0 +1,71 @@
+"""What a review produces: findings (one rule firing at one place) and the report of a whole run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from production_fastapi.rules.base import SEVERITIES, Severity
+
+__all__ = ["PARSE_ERROR_CODE", "Finding", "Report", "severity_at_least"]
+
+#: Reserved for "this file could not be read or parsed" (syntax error, bad encoding, binary, too large).
+PARSE_ERROR_CODE = "PF000"
+PARSE_ERROR_NAME = "unparsable-file"
+
+
+def severity_at_least(severity: Severity, threshold: Severity) -> bool:
+    """``error`` >= ``warning`` >= ``info``."""
+    return SEVERITIES.index(severity) <= SEVERITIES.index(threshold)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    """One rule firing at one place. Lines and columns are 1-based; columns count characters.
+
+    ``fixable`` means ``--fix`` will change it (the rule has a safe fix and this occurrence allows it).
+    Sorting orders by path, then position, then code.
+    """
+
+    path: str
+    line: int
+    column: int
+    code: str
+    end_line: int = field(compare=False)
+    end_column: int = field(compare=False)
+    name: str = field(compare=False)
+    severity: Severity = field(compare=False)
+    message: str = field(compare=False)
+    fixable: bool = field(default=False, compare=False)
+    fix_title: str | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(**data)
+
+
+@dataclass(slots=True)
+class Report:
+    """The result of reviewing paths: every finding, how many files were checked, and run-level errors.
+
+    ``errors`` are problems with the run itself (a path that does not exist, an unreadable directory), not with
+    code: each is one sentence. ``fixed`` counts findings removed by ``--fix``; ``changed`` lists the files it
+    rewrote (or would rewrite, with ``--diff``), with their unified diffs in ``diffs``.
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    files_checked: int = 0
+    errors: list[str] = field(default_factory=list)
+    fixed: int = 0
+    changed: list[str] = field(default_factory=list)
+    diffs: dict[str, str] = field(default_factory=dict)
+
+    def at_or_above(self, threshold: Severity) -> list[Finding]:
+        return [f for f in self.findings if severity_at_least(f.severity, threshold)]
+
+    @property
+    def fixable_count(self) -> int:
+        return sum(1 for f in self.findings if f.fixable)

@@ -1,0 +1,300 @@
+"""The rule API: what a rule is, how it reports, and how it registers itself.
+
+A rule is metadata (code, name, severity, message, ruff-style docs, where the skill and the templates cover it) plus
+one check function. There are three kinds of check, chosen by the decorator that registers it:
+
+- ``@file_rule``: ``check(ctx: FileContext) -> Iterable[Violation]``, once per Python file, on stdlib ``ast``;
+- ``@project_rule``: ``check(project: ProjectContext) -> Iterable[Violation]``, once per project, seeing every Python
+  file (and the app/router graph built across them);
+- ``@text_rule``: ``check(ctx: TextContext) -> Iterable[Violation]``, once per non-Python file whose name matches
+  the rule's ``files`` globs (Dockerfile, Procfile, shell scripts, gunicorn ``.toml``/``.ini`` configs...).
+
+A check yields :class:`Violation` values built with ``ctx.violation(node)`` (or ``ctx.violation_at(...)`` for text),
+so positions are always 1-based lines and 1-based character columns whatever the file's encoding.
+
+A fix is a libcst transformer class (subclass of :class:`production_fastapi.rules.fixes.FixTransformer`) named by
+``fix="package.module:Class"``; the engine applies it only where the rule reported and only when
+``fix_applicability`` is "safe".
+This module imports nothing heavy: libcst is imported only by the fix machinery, when a fix is applied.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from production_fastapi.rules.context import FileContext, ProjectContext, TextContext
+
+__all__ = [
+    "AREAS",
+    "SEVERITIES",
+    "FileCheck",
+    "FixApplicability",
+    "ProjectCheck",
+    "Rule",
+    "RuleDocs",
+    "RuleError",
+    "RuleKind",
+    "Severity",
+    "TextCheck",
+    "Violation",
+    "file_rule",
+    "project_rule",
+    "registered_rules",
+    "text_rule",
+]
+
+Severity = Literal["error", "warning", "info"]
+RuleKind = Literal["file", "project", "text"]
+FixApplicability = Literal["safe", "unsafe"]
+
+#: Ordered from most to least severe; ``--fail-on`` compares by position here.
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+#: The first digit of a code names the area; the areas are SKILL.md's sections.
+AREAS: dict[str, str] = {
+    "0": "security",
+    "1": "lifecycle",
+    "2": "logging",
+    "3": "health checks",
+    "4": "error handling",
+    "5": "middleware and CORS",
+    "6": "Pydantic v2",
+    "7": "async",
+    "8": "deployment",
+    "9": "rate limiting",
+}
+
+_CODE = re.compile(r"PF[0-9]{3}")
+_FIX_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+class RuleError(Exception):
+    """A rule definition is invalid (caught at import time, so a broken rule never ships silently)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDocs:
+    """The documentation of one rule, in ruff's fixed sections.
+
+    ``example`` and ``use_instead`` are complete source files (Python for file and project rules, the target file's
+    text for text rules): a meta-test reviews them and expects the example to trigger the rule and the other not to.
+    ``example_filename`` names the file they are reviewed as (e.g. ``Dockerfile`` for a text rule).
+    """
+
+    what_it_does: str
+    why: str
+    example: str
+    use_instead: str
+    fix_safety: str = ""
+    example_filename: str = "app/main.py"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One place where a rule fires. Lines and columns are 1-based; columns count characters, not bytes.
+
+    ``message`` overrides the rule's message when the rule has something more specific to say.
+    ``fixable`` lets a check say that this particular occurrence cannot be fixed automatically.
+    ``path`` is filled in by the context that built the violation (project rules report into many files).
+    """
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str | None = None
+    fixable: bool = True
+    path: str = ""
+
+
+FileCheck = Callable[["FileContext"], Iterable[Violation]]
+ProjectCheck = Callable[["ProjectContext"], Iterable[Violation]]
+TextCheck = Callable[["TextContext"], Iterable[Violation]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Rule:
+    """A rule's metadata and its check.
+
+    ``requires`` is a gate: top-level module names (``"httpx"``, ``"fastapi"``) of which the file must import at
+    least one for the check to run at all; empty means always run. It keeps the reviewer fast on files that cannot
+    match. ``files`` are the filename globs a text rule wants (matched against the file's name, case-sensitively).
+    ``fix`` names a :class:`~production_fastapi.rules.fixes.FixTransformer` subclass as ``"package.module:Class"``
+    (imported only when a fix is applied, so loading the rules never imports libcst), or None.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    docs: RuleDocs
+    kind: RuleKind
+    check: Callable[..., Iterable[Violation]]
+    fix_title: str | None = None
+    skill_section: str = ""
+    template: str | None = None
+    requires: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    fix: str | None = None
+    fix_applicability: FixApplicability = "safe"
+    module: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def area(self) -> str:
+        return AREAS[self.code[2]]
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+    @property
+    def safe_fix(self) -> bool:
+        return self.fix is not None and self.fix_applicability == "safe"
+
+
+_REGISTRY: dict[str, Rule] = {}
+_NAMES: dict[str, str] = {}
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def _validate(rule: Rule) -> None:
+    where = f"rule {rule.code} ({rule.module})"
+    if not _CODE.fullmatch(rule.code) or rule.code == "PF000":
+        raise RuleError(f"{where}: code must be PF followed by three digits (PF000 is reserved)")
+    if not _NAME.fullmatch(rule.name):
+        raise RuleError(f"{where}: name {rule.name!r} must be kebab-case")
+    if rule.severity not in SEVERITIES:
+        raise RuleError(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
+    if not rule.message.strip():
+        raise RuleError(f"{where}: message is empty")
+    docs = rule.docs
+    for section in ("what_it_does", "why", "example", "use_instead"):
+        if not getattr(docs, section).strip():
+            raise RuleError(f"{where}: docs.{section} is empty")
+    if rule.fix is not None and not (rule.fix_title and docs.fix_safety.strip()):
+        raise RuleError(f"{where}: a fixable rule needs fix_title and docs.fix_safety")
+    if rule.fix is not None and not _FIX_REF.fullmatch(rule.fix):
+        raise RuleError(f"{where}: fix must be 'package.module:Class', got {rule.fix!r}")
+    if rule.kind == "text" and not rule.files:
+        raise RuleError(f"{where}: a text rule needs files= (the filename globs it reads)")
+    if rule.kind != "text" and rule.files:
+        raise RuleError(f"{where}: files= is only for text rules")
+    if rule.kind == "text" and rule.fix is not None:
+        raise RuleError(f"{where}: text rules cannot carry a libcst fix")
+    if rule.code in _REGISTRY and _REGISTRY[rule.code].module != rule.module:
+        raise RuleError(f"{where}: code already used by {_REGISTRY[rule.code].module}")
+    if _NAMES.get(rule.name, rule.code) != rule.code:
+        raise RuleError(f"{where}: name {rule.name!r} already used by {_NAMES[rule.name]}")
+
+
+def _register(kind: RuleKind, **meta: object) -> Callable[[_F], _F]:
+    def decorator(check: _F) -> _F:
+        rule = Rule(kind=kind, check=check, module=check.__module__, **meta)  # type: ignore[arg-type]
+        _validate(rule)
+        _REGISTRY[rule.code] = rule
+        _NAMES[rule.name] = rule.code
+        return check
+
+    return decorator
+
+
+def file_rule(
+    *,
+    code: str,
+    name: str,
+    severity: Severity,
+    message: str,
+    docs: RuleDocs,
+    fix_title: str | None = None,
+    skill_section: str = "",
+    template: str | None = None,
+    requires: Iterable[str] = (),
+    fix: str | None = None,
+    fix_applicability: FixApplicability = "safe",
+) -> Callable[[_F], _F]:
+    """Register ``check(ctx: FileContext) -> Iterable[Violation]`` as a rule run once per Python file."""
+    return _register(
+        "file",
+        code=code,
+        name=name,
+        severity=severity,
+        message=message,
+        docs=docs,
+        fix_title=fix_title,
+        skill_section=skill_section,
+        template=template,
+        requires=tuple(requires),
+        fix=fix,
+        fix_applicability=fix_applicability,
+    )
+
+
+def project_rule(
+    *,
+    code: str,
+    name: str,
+    severity: Severity,
+    message: str,
+    docs: RuleDocs,
+    fix_title: str | None = None,
+    skill_section: str = "",
+    template: str | None = None,
+    requires: Iterable[str] = (),
+) -> Callable[[_F], _F]:
+    """Register ``check(project: ProjectContext) -> Iterable[Violation]`` as a rule run once per project.
+
+    Each yielded violation belongs to the file it was built from: use ``file_ctx.violation(node)`` on the
+    :class:`FileContext` where the node lives (the engine reads the path from it). ``requires`` filters which files
+    the project sees.
+    """
+    return _register(
+        "project",
+        code=code,
+        name=name,
+        severity=severity,
+        message=message,
+        docs=docs,
+        fix_title=fix_title,
+        skill_section=skill_section,
+        template=template,
+        requires=tuple(requires),
+    )
+
+
+def text_rule(
+    *,
+    code: str,
+    name: str,
+    severity: Severity,
+    message: str,
+    docs: RuleDocs,
+    files: Iterable[str],
+    fix_title: str | None = None,
+    skill_section: str = "",
+    template: str | None = None,
+) -> Callable[[_F], _F]:
+    """Register ``check(ctx: TextContext) -> Iterable[Violation]`` for non-Python files matching ``files`` globs."""
+    return _register(
+        "text",
+        code=code,
+        name=name,
+        severity=severity,
+        message=message,
+        docs=docs,
+        fix_title=fix_title,
+        skill_section=skill_section,
+        template=template,
+        files=tuple(files),
+    )
+
+
+def registered_rules() -> dict[str, Rule]:
+    """The raw registry (use ``production_fastapi.rules.all_rules()``, which imports the area modules first)."""
+    return _REGISTRY

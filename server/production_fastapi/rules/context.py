@@ -1,0 +1,259 @@
+"""What a check sees: one Python file, one non-Python file, or a whole project.
+
+A :class:`FileContext` is built once per file on stdlib ``ast`` (fast, positions for free) and shared by every rule,
+so the costly walks (parent links, the index of nodes by type, import resolution) happen once and only when a rule
+asks for them.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from collections.abc import Iterable, Iterator
+from functools import cached_property
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, TypeVar
+
+from production_fastapi.rules.base import Violation
+from production_fastapi.rules.names import ImportMap
+
+if TYPE_CHECKING:
+    from production_fastapi.rules.graph import AppGraph
+
+__all__ = ["FileContext", "FunctionNode", "ProjectContext", "TextContext", "module_name_for"]
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+_N = TypeVar("_N", bound=ast.AST)
+
+
+def module_name_for(path: str) -> str | None:
+    """The dotted module name a path most likely imports as (``app/api/users.py`` -> ``app.api.users``).
+
+    Best effort: the path is taken relative to the project root by the caller. ``src/`` layouts drop the ``src``.
+    """
+    pure = PurePosixPath(path.replace("\\", "/"))
+    if pure.suffix not in (".py", ".pyi"):
+        return None
+    parts = [p for p in pure.with_suffix("").parts if p not in ("", ".", "/")]
+    if parts and parts[0] == "src":
+        parts = parts[1:]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts or not all(p.isidentifier() for p in parts):
+        return None
+    return ".".join(parts)
+
+
+def _char_column(line: str, byte_offset: int) -> int:
+    """``ast`` columns are UTF-8 byte offsets; users (and SARIF) count characters."""
+    if line.isascii():
+        return byte_offset
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
+
+
+class FileContext:
+    """One parsed Python file.
+
+    ``path`` is the display path findings carry; ``module`` its dotted module name when known (relative imports and
+    the project graph use it).
+    """
+
+    def __init__(self, path: str, source: str, tree: ast.Module, module: str | None = None) -> None:
+        self.path = path
+        self.source = source
+        self.tree = tree
+        self.module = module
+
+    # --- source text -------------------------------------------------------------------------------------------
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The source lines without line endings; ``lines[0]`` is line 1."""
+        return self.source.splitlines()
+
+    def line_text(self, lineno: int) -> str:
+        return self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
+
+    def segment(self, node: ast.AST) -> str:
+        """The exact source text of a node (empty when the node has no position)."""
+        return ast.get_source_segment(self.source, node) or ""
+
+    def mentions(self, *words: str) -> bool:
+        """A plain substring gate on the source: the cheapest way for a rule to return early."""
+        return any(word in self.source for word in words)
+
+    # --- tree structure ----------------------------------------------------------------------------------------
+
+    @cached_property
+    def _index(self) -> tuple[dict[ast.AST, ast.AST], dict[type[ast.AST], list[ast.AST]]]:
+        parents: dict[ast.AST, ast.AST] = {}
+        by_type: dict[type[ast.AST], list[ast.AST]] = {}
+        stack: list[ast.AST] = [self.tree]
+        order: list[ast.AST] = []
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            children = list(ast.iter_child_nodes(node))
+            for child in children:
+                parents[child] = node
+            stack.extend(reversed(children))
+        for node in order:  # depth-first, source order
+            by_type.setdefault(type(node), []).append(node)
+        return parents, by_type
+
+    def nodes(self, *types: type[_N]) -> Iterator[_N]:
+        """Every node of these exact types, in source order per type (``ctx.nodes(ast.Call)``)."""
+        by_type = self._index[1]
+        for kind in types:
+            yield from by_type.get(kind, ())  # type: ignore[misc]
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._index[0].get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        """The node's parents, nearest first, up to the module."""
+        parents = self._index[0]
+        current = parents.get(node)
+        while current is not None:
+            yield current
+            current = parents.get(current)
+
+    def enclosing_function(self, node: ast.AST) -> FunctionNode | None:
+        """The innermost function (or lambda) whose body holds the node; None at module or class level.
+
+        A decorator, default value or annotation belongs to the scope *around* its function, not to the function.
+        """
+        child = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if child in ancestor.body:
+                    return ancestor
+            elif isinstance(ancestor, ast.Lambda):
+                if child is ancestor.body:
+                    return ancestor
+            elif isinstance(ancestor, ast.ClassDef) and child in ancestor.body:
+                return None  # a class body runs where the class is defined, but its methods reset the scope
+            child = ancestor
+        return None
+
+    def in_async_function(self, node: ast.AST) -> bool:
+        """Whether the node runs on the event loop: inside an ``async def`` with no plain ``def``/lambda between.
+
+        A sync function nested in an ``async def`` resets this: it may well be sent to a thread
+        (``asyncio.to_thread``, ``run_in_threadpool``), so blocking calls there are not the loop's problem.
+        """
+        return isinstance(self.enclosing_function(node), ast.AsyncFunctionDef)
+
+    # --- names -------------------------------------------------------------------------------------------------
+
+    @cached_property
+    def import_map(self) -> ImportMap:
+        package = self.module
+        if package is not None and not self.path.replace("\\", "/").endswith("__init__.py"):
+            package = package.rpartition(".")[0]
+        return ImportMap(self.tree, package)
+
+    def imports(self, *modules: str) -> bool:
+        """Whether the file imports any of these top-level modules (``ctx.imports("httpx", "requests")``)."""
+        return self.import_map.imports(*modules)
+
+    def qualified_name(self, node: ast.expr) -> str | None:
+        """What a name or attribute chain refers to (``hx.get`` -> ``httpx.get``); None when unknown."""
+        return self.import_map.qualified_name(node)
+
+    def calls(self, *qualified: str) -> Iterator[ast.Call]:
+        """Every call whose callee resolves to one of these qualified names, in source order."""
+        wanted = frozenset(qualified)
+        for call in self.nodes(ast.Call):
+            name = self.qualified_name(call.func)
+            if name is not None and name in wanted:
+                yield call
+
+    # --- reporting ---------------------------------------------------------------------------------------------
+
+    def violation(
+        self,
+        node: ast.AST,
+        message: str | None = None,
+        *,
+        fixable: bool = True,
+        end_node: ast.AST | None = None,
+    ) -> Violation:
+        """A violation spanning ``node`` (through ``end_node`` when given), with character columns."""
+        line = int(getattr(node, "lineno", 1))
+        col = int(getattr(node, "col_offset", 0))
+        last = end_node or node
+        end_line = getattr(last, "end_lineno", None) or line
+        end_col = getattr(last, "end_col_offset", None)
+        if end_col is None:
+            end_col = col
+        return Violation(
+            line=line,
+            column=_char_column(self.line_text(line), col) + 1,
+            end_line=int(end_line),
+            end_column=_char_column(self.line_text(int(end_line)), int(end_col)) + 1,
+            message=message,
+            fixable=fixable,
+            path=self.path,
+        )
+
+
+class TextContext:
+    """One non-Python file a text rule asked for (Dockerfile, Procfile, shell script, gunicorn config...)."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+        self.name = PurePosixPath(path.replace("\\", "/")).name
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def matches(self, *globs: str) -> bool:
+        return any(fnmatch.fnmatchcase(self.name, glob) for glob in globs)
+
+    def violation_at(
+        self,
+        line: int,
+        column: int = 1,
+        end_column: int | None = None,
+        message: str | None = None,
+        *,
+        end_line: int | None = None,
+    ) -> Violation:
+        """A violation at 1-based ``line``/``column``; the end defaults to the end of the line."""
+        end_line = end_line or line
+        if end_column is None:
+            end_column = len(self.lines[end_line - 1]) + 1 if 0 < end_line <= len(self.lines) else column
+        return Violation(line, column, end_line, end_column, message=message, fixable=False, path=self.path)
+
+    def violation_for_match(self, match: re.Match[str], message: str | None = None, group: int | str = 0) -> Violation:
+        """A violation covering a regex match (or one group of it) found in ``self.text``."""
+        start, end = match.span(group)
+        line = self.text.count("\n", 0, start) + 1
+        column = start - (self.text.rfind("\n", 0, start) + 1) + 1
+        end_line = self.text.count("\n", 0, end) + 1
+        end_column = end - (self.text.rfind("\n", 0, end) + 1) + 1
+        return Violation(line, column, end_line, end_column, message=message, fixable=False, path=self.path)
+
+
+class ProjectContext:
+    """Every Python file of one project (as far as the review can see), for project-wide rules.
+
+    ``complete`` is False when the engine saw only part of the project (``review_source`` of one file): rules that
+    claim something is *missing* should then stay silent unless the file itself proves it.
+    """
+
+    def __init__(self, files: Iterable[FileContext], *, complete: bool = True) -> None:
+        self.files = list(files)
+        self.complete = complete
+        self.by_module: dict[str, FileContext] = {f.module: f for f in self.files if f.module}
+
+    @cached_property
+    def graph(self) -> AppGraph:
+        """The ``FastAPI()`` apps and ``APIRouter()`` routers of the project, linked through ``include_router``."""
+        from production_fastapi.rules.graph import AppGraph
+
+        return AppGraph.build(self)

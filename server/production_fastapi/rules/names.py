@@ -1,0 +1,137 @@
+"""Qualified names: which module a name in a file really comes from.
+
+Rules match on what code *means*, not how it is spelled: ``import httpx as hx; hx.get(...)`` and
+``from time import sleep as nap; nap(1)`` resolve to ``httpx.get`` and ``time.sleep``. ``httpx2`` (the fork
+Starlette 1.x's TestClient imports) resolves to ``httpx``: the two share an API and the same production traps.
+A builtin resolves to ``builtins.<name>`` unless the file binds that name itself, so a module that defines its own
+``open`` is never mistaken for one that calls the builtin.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+__all__ = ["ImportMap", "normalize_module"]
+
+#: Modules that are drop-in spellings of another: rules see the canonical name.
+_MODULE_ALIASES = {"httpx2": "httpx"}
+
+_BUILTINS = frozenset(dir(builtins))
+_AMBIGUOUS = ""
+
+
+def normalize_module(dotted: str) -> str:
+    """``httpx2.AsyncClient`` -> ``httpx.AsyncClient``; anything else unchanged."""
+    head, dot, rest = dotted.partition(".")
+    canonical = _MODULE_ALIASES.get(head)
+    return canonical + dot + rest if canonical else dotted
+
+
+def _resolve_relative(module: str | None, level: int, package: str | None) -> str | None:
+    """Turn ``from ..x import y`` into an absolute module name, when the file's package is known."""
+    if level == 0:
+        return module
+    if package is None:
+        return None
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    if module:
+        base.append(module)
+    return ".".join(base) if base else None
+
+
+class ImportMap:
+    """The names a module binds by import, resolved to qualified names.
+
+    Built from every import statement in the file (module level, functions, ``if TYPE_CHECKING``): a linter cannot
+    know which branch runs, and the same name imported two different ways is treated as unknown (rules stay
+    silent). ``package`` is the file's own package (``app.api`` for ``app/api/users.py``) so relative imports
+    resolve; None leaves them unresolved.
+    """
+
+    __slots__ = ("_aliases", "_locals", "modules")
+
+    def __init__(self, tree: ast.Module, package: str | None = None) -> None:
+        aliases: dict[str, str] = {}
+        modules: set[str] = set()
+        bound: set[str] = set()
+
+        def bind(local: str, qualified: str) -> None:
+            previous = aliases.get(local)
+            aliases[local] = qualified if previous in (None, qualified) else _AMBIGUOUS
+
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    name = normalize_module(alias.name)
+                    modules.add(name.partition(".")[0])
+                    if alias.asname:
+                        bind(alias.asname, name)
+                    else:
+                        head = name.partition(".")[0]
+                        bind(alias.name.partition(".")[0], head)
+            elif isinstance(node, ast.ImportFrom):
+                source = _resolve_relative(node.module, node.level, package)
+                if node.level == 0 and node.module:
+                    modules.add(normalize_module(node.module).partition(".")[0])
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    local = alias.asname or alias.name
+                    if source is None:
+                        bound.add(local)
+                        continue
+                    bind(local, normalize_module(f"{source}.{alias.name}"))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                bound.add(node.id)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+            elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+                bound.add(node.name)
+            elif isinstance(node, ast.MatchMapping) and node.rest:
+                bound.add(node.rest)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                bound.update(node.names)
+        self._aliases = aliases
+        self._locals = frozenset(bound - aliases.keys())
+        #: Top-level modules the file imports absolutely (``{"fastapi", "httpx", "time"}``).
+        self.modules: frozenset[str] = frozenset(modules)
+
+    def resolve_name(self, name: str) -> str | None:
+        """The qualified name a bare name refers to, or None when it is a local or ambiguous binding."""
+        qualified = self._aliases.get(name)
+        if qualified is not None:
+            return qualified or None
+        if name in self._locals:
+            return None
+        if name in _BUILTINS:
+            return f"builtins.{name}"
+        return None
+
+    def qualified_name(self, node: ast.expr) -> str | None:
+        """``hx.AsyncClient`` -> ``httpx.AsyncClient`` when ``import httpx as hx``; None when not an import."""
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        base = self.resolve_name(node.id)
+        if base is None:
+            return None
+        if base.startswith("builtins.") and attrs:
+            return None  # ``open.x`` on a builtin is never what a rule means
+        return ".".join([base, *reversed(attrs)])
+
+    def imports(self, *modules: str) -> bool:
+        """Whether the file imports any of these top-level modules (a cheap gate before a rule walks the tree)."""
+        return any(module in self.modules for module in modules)
+
+    def local_names_for(self, qualified: str) -> list[str]:
+        """The local names bound to exactly this qualified name (``["hx"]`` for ``import httpx as hx``)."""
+        return [local for local, target in self._aliases.items() if target == qualified]
