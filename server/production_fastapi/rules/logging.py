@@ -1,0 +1,216 @@
+"""Area 2, logging: structured events through one configured pipeline, never ``print`` or ad-hoc setup."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from production_fastapi.rules._helpers import dotted, string_value
+from production_fastapi.rules.base import RuleDocs, Violation, file_rule
+from production_fastapi.rules.context import FileContext
+
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "msg"})
+_LOGGER_FACTORIES = frozenset(
+    {
+        "logging.getLogger",
+        "structlog.get_logger",
+        "structlog.getLogger",
+        "structlog.stdlib.get_logger",
+        "structlog.wrap_logger",
+    }
+)
+#: Names that mean "the logger" by near-universal convention, when the file doesn't bind them to something else.
+_CONVENTIONAL = frozenset({"logger", "log", "_logger", "_log", "LOGGER", "LOG", "_LOGGER"})
+
+
+def _under_main_guard(ctx: FileContext, node: ast.AST) -> bool:
+    """Inside ``if __name__ == "__main__":``: a developer entry point, not the running service."""
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, ast.If):
+            test = ancestor.test
+            if (
+                isinstance(test, ast.Compare)
+                and isinstance(test.left, ast.Name)
+                and test.left.id == "__name__"
+                and any(string_value(c) == "__main__" for c in test.comparators)
+            ):
+                return True
+    return False
+
+
+@file_rule(
+    code="PF201",
+    name="print-call",
+    severity="warning",
+    message="`print()` in application code: log a structured event instead",
+    skill_section="Logging",
+    template="logging_config.py",
+    requires=("fastapi", "starlette"),
+    docs=RuleDocs(
+        what_it_does="Flags `print()` in modules of a FastAPI/Starlette application (outside an "
+        "`if __name__ == \"__main__\":` block).",
+        why="`print` writes unstructured text to stdout with no level, no timestamp, no request ID and no JSON: "
+        "log pipelines can't parse, filter or alert on it, and it bypasses the logging configuration entirely. "
+        "Block-buffered stdout in a container can also hold it back until the process exits.",
+        example='''\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.post("/orders")
+async def create_order(sku: str) -> dict[str, str]:
+    print(f"creating order for {sku}")
+    return {"sku": sku}
+''',
+        use_instead='''\
+import structlog
+from fastapi import FastAPI
+
+app = FastAPI()
+logger = structlog.get_logger()
+
+
+@app.post("/orders")
+async def create_order(sku: str) -> dict[str, str]:
+    logger.info("order_created", sku=sku)
+    return {"sku": sku}
+''',
+    ),
+)
+def print_call(ctx: FileContext) -> Iterator[Violation]:
+    for call in ctx.calls("builtins.print"):
+        if not _under_main_guard(ctx, call):
+            yield ctx.violation(call)
+
+
+@file_rule(
+    code="PF202",
+    name="logging-basicconfig",
+    severity="warning",
+    message="`logging.basicConfig()`: configure structured logging once, before the app is created",
+    skill_section="Logging",
+    template="logging_config.py",
+    requires=("logging",),
+    docs=RuleDocs(
+        what_it_does="Flags `logging.basicConfig()` outside an `if __name__ == \"__main__\":` block.",
+        why="`basicConfig` installs a plain-text handler on the root logger, and does nothing at all if a handler "
+        "is already there, so whether it takes effect depends on import order. uvicorn's loggers keep their own "
+        "handlers, so the service ends up with two formats in one stream and no JSON. Configure logging once, "
+        "explicitly, before the app is created.",
+        example='''\
+import logging
+
+from fastapi import FastAPI
+
+logging.basicConfig(level=logging.INFO)
+app = FastAPI()
+''',
+        use_instead='''\
+from fastapi import FastAPI
+
+from app.logging_config import configure_logging
+
+configure_logging(level="INFO", json_logs=True)
+app = FastAPI()
+''',
+    ),
+)
+def logging_basicconfig(ctx: FileContext) -> Iterator[Violation]:
+    for call in ctx.calls("logging.basicConfig"):
+        if not _under_main_guard(ctx, call):
+            yield ctx.violation(call)
+
+
+def _loggers(ctx: FileContext) -> tuple[set[str], set[str]]:
+    """Names bound to a logger, and names bound to something else at module level."""
+    loggers: set[str] = set()
+    others: set[str] = set()
+    for statement in ctx.tree.body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            value = statement.value
+            is_logger = isinstance(value, ast.Call) and ctx.qualified_name(value.func) in _LOGGER_FACTORIES
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "bind":
+                is_logger = is_logger or dotted(value.func.value) in loggers
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    (loggers if is_logger else others).add(target.id)
+    return loggers, others
+
+
+def _is_logger(ctx: FileContext, receiver: ast.expr, loggers: set[str], others: set[str]) -> bool:
+    qualified = ctx.qualified_name(receiver)
+    if qualified in ("logging", "loguru.logger", "structlog"):
+        return qualified != "structlog"
+    name = dotted(receiver)
+    if name is None:
+        return False
+    if name in loggers:
+        return True
+    last = name.rpartition(".")[2]
+    return last in _CONVENTIONAL and name not in others
+
+
+def _eager_format(node: ast.expr) -> bool:
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(v, ast.FormattedValue) for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return string_value(node.left) is not None
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and string_value(node.func.value) is not None
+    )
+
+
+@file_rule(
+    code="PF203",
+    name="log-message-formatting",
+    severity="warning",
+    message="log message formatted in place: log a fixed event name with the values as fields",
+    skill_section="Logging",
+    template="logging_config.py",
+    docs=RuleDocs(
+        what_it_does="Flags logger calls whose message is built with an f-string, `%` or `.format()` (stdlib's "
+        "lazy `logger.info(\"x %s\", value)` arguments are fine).",
+        why="A message with the values baked in is a new string every time: log search can't group the events, "
+        "alerts can't count them, and the values can't be filtered as fields. Formatting also runs even when the "
+        "level is disabled. A fixed event name plus key-value fields is what JSON logs are for.",
+        example='''\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def ship(order_id: int, carrier: str) -> None:
+    logger.info(f"shipping order {order_id} with {carrier}")
+''',
+        use_instead='''\
+import structlog
+
+logger = structlog.get_logger()
+
+
+def ship(order_id: int, carrier: str) -> None:
+    logger.info("order_shipping", order_id=order_id, carrier=carrier)
+''',
+    ),
+)
+def log_message_formatting(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("log", "LOG"):
+        return
+    loggers, others = _loggers(ctx)
+    for call in ctx.nodes(ast.Call):
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            continue
+        if func.attr in _LOG_METHODS:
+            message = call.args[0] if call.args else None
+        elif func.attr == "log":
+            message = call.args[1] if len(call.args) > 1 else None
+        else:
+            continue
+        if message is not None and _eager_format(message) and _is_logger(ctx, func.value, loggers, others):
+            yield ctx.violation(call)
