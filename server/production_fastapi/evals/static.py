@@ -24,6 +24,8 @@ class StaticGrade:
     findings: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     error: str | None = None
+    # listed rules the installed reviewer does not know (yet): not graded, reported
+    unavailable: list[str] = field(default_factory=list)
 
     def failed(self) -> set[str]:
         return {f"rule:{code}" for code, count in self.findings.items() if count}
@@ -32,7 +34,12 @@ class StaticGrade:
         return {f"rule:{code}" for code, count in self.findings.items() if not count}
 
     def to_json(self) -> dict[str, Any]:
-        return {"findings": dict(sorted(self.findings.items())), "messages": self.messages[:50], "error": self.error}
+        return {
+            "findings": dict(sorted(self.findings.items())),
+            "messages": self.messages[:50],
+            "error": self.error,
+            "unavailable": self.unavailable,
+        }
 
 
 def reviewer_available() -> str | None:
@@ -61,7 +68,11 @@ def grade_rules(files: Path, rules: tuple[str, ...]) -> StaticGrade:
         grade.error = missing
         return grade
     from production_fastapi.review import review_paths
+    from production_fastapi.rules import all_rules
 
+    known = {rule.code for rule in all_rules()}
+    grade.unavailable = [code for code in rules if code not in known]
+    rules = tuple(code for code in rules if code in known)
     try:
         report = review_paths(_files(files))
     except Exception as exc:  # a reviewer crash is the harness's problem, never a verdict on the agent
