@@ -87,9 +87,7 @@ async def test_validation_error_lists_errors_but_never_the_input() -> None:
         response = await client.post("/login", json={"username": "ada", "password": "correct horse battery"})
     body = assert_problem(response, 422, "/login")
     assert body["title"] == "Unprocessable Content"
-    assert body["errors"] == [
-        {"loc": ["body", "password"], "msg": body["errors"][0]["msg"], "type": "int_parsing"}
-    ]
+    assert body["errors"] == [{"loc": ["body", "password"], "msg": body["errors"][0]["msg"], "type": "int_parsing"}]
     assert "correct horse battery" not in response.text
 
 

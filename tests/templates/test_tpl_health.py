@@ -1,0 +1,145 @@
+"""health_checks.py + lifespan.py: liveness never touches dependencies; readiness checks them concurrently in time."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+from conftest import free_port
+from tpl_support import make_settings, running_app, tpl
+
+health_checks = tpl("health_checks")
+
+
+@pytest.fixture
+def blackhole_port() -> Iterator[int]:
+    """A TCP port that accepts connections (into the backlog) and never answers: a hung dependency."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.anyio
+async def test_embedded_defaults_are_ready_without_services() -> None:
+    async with running_app() as (_, client):
+        live = await client.get("/health/live")
+        ready = await client.get("/health/ready")
+    assert live.status_code == 200
+    assert live.json() == {"status": "ok", "checks": {}}
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert ready.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.anyio
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_ready_with_real_postgres_and_redis(database_url: str, redis_url: str) -> None:
+    async with running_app(make_settings(database_url=database_url, redis_url=redis_url)) as (_, client):
+        response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+
+@pytest.mark.anyio
+@pytest.mark.postgres
+async def test_redis_on_a_closed_port_is_named_and_liveness_stays_up(database_url: str) -> None:
+    settings = make_settings(database_url=database_url, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    async with running_app(settings) as (_, client):
+        start = time.perf_counter()
+        ready = await client.get("/health/ready")
+        elapsed = time.perf_counter() - start
+        live = await client.get("/health/live")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "checks": {"database": "ok", "redis": "failed"}}
+    assert elapsed < settings.health_check_timeout + 0.15
+    # Nothing about the failure beyond the check's name: no host, port or exception text.
+    assert "127.0.0.1" not in ready.text
+    assert "Error" not in ready.text
+    assert live.status_code == 200
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_postgres_on_a_closed_port_is_named(redis_url: str) -> None:
+    settings = make_settings(
+        database_url=f"postgresql+asyncpg://postgres:pw@127.0.0.1:{free_port()}/test", redis_url=redis_url
+    )
+    async with running_app(settings) as (_, client):
+        ready = await client.get("/health/ready")
+        live = await client.get("/health/live")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"database": "failed", "redis": "ok"}
+    assert "pw" not in ready.text
+    assert live.status_code == 200
+
+
+@pytest.mark.anyio
+async def test_a_hung_dependency_times_out_below_the_probe_timeout(blackhole_port: int) -> None:
+    # Redis accepts the TCP connection and never replies: only the readiness timeout can end the check.
+    settings = make_settings(redis_url=f"redis://127.0.0.1:{blackhole_port}/0", health_check_timeout=0.5)
+    async with running_app(settings) as (_, client):
+        start = time.perf_counter()
+        ready = await client.get("/health/ready")
+        elapsed = time.perf_counter() - start
+        live = await client.get("/health/live")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"database": "ok", "redis": "timeout"}
+    assert 0.5 <= elapsed < 0.9
+    assert live.status_code == 200
+
+
+@pytest.mark.anyio
+async def test_checks_run_concurrently() -> None:
+    checks = health_checks.ReadinessChecks(timeout=0.9)
+
+    async def slow() -> None:
+        await asyncio.sleep(0.3)
+
+    for name in ("a", "b", "c"):
+        checks.add(name, slow)
+    start = time.perf_counter()
+    assert await checks.run() == {"a": "ok", "b": "ok", "c": "ok"}
+    # One after another would take 0.9 s.
+    assert time.perf_counter() - start < 0.6
+
+
+@pytest.mark.anyio
+async def test_one_failing_check_does_not_hide_the_others() -> None:
+    checks = health_checks.ReadinessChecks(timeout=0.2)
+
+    async def broken() -> None:
+        raise ConnectionRefusedError("db.internal:5432")
+
+    async def hung() -> None:
+        await asyncio.sleep(5)
+
+    async def fine() -> None:
+        return None
+
+    checks.add("broken", broken)
+    checks.add("hung", hung)
+    checks.add("fine", fine)
+    assert await checks.run() == {"broken": "failed", "hung": "timeout", "fine": "ok"}
+
+
+def test_readiness_checks_reject_bad_configuration() -> None:
+    with pytest.raises(ValueError, match="probe timeout"):
+        health_checks.ReadinessChecks(timeout=1.5)
+    checks = health_checks.ReadinessChecks()
+
+    async def check() -> None:
+        return None
+
+    checks.add("database", check)
+    with pytest.raises(ValueError, match="already registered"):
+        checks.add("database", check)
+
+
+def test_settings_refuse_a_health_timeout_at_or_above_one_second() -> None:
+    with pytest.raises(ValueError, match="health_check_timeout"):
+        make_settings(health_check_timeout=1.0)

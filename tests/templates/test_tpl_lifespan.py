@@ -1,0 +1,104 @@
+"""lifespan.py + database.py: resources opened once, closed newest first, and closed even when startup fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from tpl_support import make_settings, running_app, tpl
+
+database = tpl("database")
+
+
+@pytest.fixture
+def disposals() -> Iterator[list[Engine]]:
+    """Every engine disposed while the test runs (a class-level SQLAlchemy event, no patching)."""
+    disposed: list[Engine] = []
+
+    def record(engine: Engine) -> None:
+        disposed.append(engine)
+
+    event.listen(Engine, "engine_disposed", record)
+    try:
+        yield disposed
+    finally:
+        event.remove(Engine, "engine_disposed", record)
+
+
+router = APIRouter()
+
+
+@router.get("/answer")
+async def answer(session: database.SessionDep) -> dict[str, int]:  # type: ignore[name-defined]
+    value = (await session.execute(text("SELECT 41 + 1"))).scalar_one()
+    return {"answer": int(value)}
+
+
+@pytest.mark.anyio
+async def test_resources_exist_during_and_close_in_reverse_order(disposals: list[Engine]) -> None:
+    http_closed_when_engine_disposed: list[bool] = []
+    app: Any
+    async with running_app(routers=[router]) as (app, client):
+        http_client = app.state.http_client
+        assert isinstance(http_client, httpx.AsyncClient)
+        assert not http_client.is_closed
+        assert (await client.get("/answer")).json() == {"answer": 42}
+
+        def check_order(engine: Engine) -> None:
+            http_closed_when_engine_disposed.append(http_client.is_closed)
+
+        event.listen(Engine, "engine_disposed", check_order)
+    event.remove(Engine, "engine_disposed", check_order)
+    assert http_client.is_closed
+    assert len(disposals) == 1
+    # The HTTP client (opened last) was already closed when the engine (opened first) was disposed.
+    assert http_closed_when_engine_disposed == [True]
+
+
+@pytest.mark.anyio
+async def test_a_failure_half_way_through_startup_still_closes_what_was_opened(disposals: list[Engine]) -> None:
+    # The scheme passes validation; the port only fails when lifespan builds the Redis client, after the engine.
+    settings = make_settings(redis_url="redis://127.0.0.1:not-a-port/0")
+    app = tpl("main").create_app(settings)
+    with pytest.raises(ValueError, match=r"[Pp]ort"):
+        async with app.router.lifespan_context(app):
+            pytest.fail("startup should have failed")
+    assert len(disposals) == 1
+
+
+def test_http_client_has_explicit_timeouts_and_pool_limits() -> None:
+    client = tpl("lifespan").create_http_client(make_settings(http_timeout=4.0, http_max_connections=10))
+    timeout = client.timeout
+    assert (timeout.connect, timeout.read, timeout.write, timeout.pool) == (3.0, 4.0, 4.0, 4.0)
+    pool = client._transport._pool  # httpcore's pool: the only place the limits are visible
+    assert pool._max_connections == 10
+    assert pool._max_keepalive_connections == 10
+
+
+def test_redis_client_has_explicit_timeouts() -> None:
+    redis = tpl("lifespan").create_redis(make_settings(redis_url="redis://127.0.0.1:6379/0", redis_timeout=1.5))
+    kwargs = redis.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == 1.5
+    assert kwargs["socket_connect_timeout"] == 1.5
+
+
+@pytest.mark.anyio
+@pytest.mark.postgres
+async def test_sessions_against_real_postgres(database_url: str) -> None:
+    async with running_app(make_settings(database_url=database_url), [router]) as (app, client):
+        assert (await client.get("/answer")).json() == {"answer": 42}
+        assert app.state.session_factory.kw["bind"].pool.size() == app.state.settings.database_pool_size
+
+
+@pytest.mark.anyio
+async def test_session_dependency_without_lifespan_explains_itself() -> None:
+    app = tpl("main").create_app(make_settings(), routers=[router])
+    transport = httpx.ASGITransport(app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        with pytest.raises(RuntimeError, match="no session factory"):
+            await client.get("/answer")
