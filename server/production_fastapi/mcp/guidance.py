@@ -29,22 +29,23 @@ Paths must lie inside the server's allowed directories (by default its working d
 
 
 def production_prompt(stack: str) -> str:
-    """The walk-through behind the ``production`` prompt and the ``/production fastapi`` command."""
+    """The walk-through behind the ``production`` prompt; ``commands/production.md`` says the same for Claude Code."""
     return f"""\
 Make the {stack} service in this project production-ready, following production-fastapi.
 
-1. Read the resource production-fastapi://skill (SKILL.md): the production checklist, the house conventions
-   (/health/live and /health/ready, X-Request-ID, JSON log fields, application/problem+json) and the traps.
+1. Read the resource production-fastapi://skill (SKILL.md): its "Production-ready means this checklist" tables,
+   the house conventions (/health/live and /health/ready, X-Request-ID, JSON log fields,
+   application/problem+json) and the traps you cannot know from training.
 2. Find the application (the module that creates FastAPI()) and run review_project on the project folder.
    Read each finding's fix, SKILL.md section and template.
 3. Fix every error, then the warnings. Where a template covers the finding, adopt it with get_template instead of
-   writing bespoke code; keep the templates' relative imports together in one package.
-4. Walk the checklist over the service. Add without asking whatever never changes the API contract: structured
-   JSON logs with request IDs, security headers, a request body limit, timeouts on outbound calls, graceful
-   shutdown, liveness and readiness probes, safe proxy trust, rate limits on auth routes. Ask the user before
-   changing what clients see: the error response format (problem+json), status codes, response fields.
-5. Run review_project again until it reports no errors, then run the project's tests (and ruff/mypy if the
-   project uses them). Report what changed, what you left for the user to decide, and the remaining findings."""
+   writing the plumbing by hand; keep the templates together in one package (they import each other relatively).
+4. Walk the checklist over the service. Do every item of the "Add without asking" table: none changes what
+   clients see on a successful call. For the "Ask first" table (problem+json error bodies, rate limits on
+   existing routes, narrower CORS, response models dropping fields, stricter validation) propose each change in
+   one sentence and wait for the user's answer, unless the service is new and has no clients yet.
+5. Run review_project again until no errors remain, then run the project's tests (and ruff/mypy if it uses them).
+6. Report what you changed, what waits for the user's decision, and any finding left with its reason."""
 
 
 def unsupported_stack(stack: str) -> str:

@@ -64,6 +64,6 @@ def scaffold_service(
 
 
 def sentence(text: str) -> str:
+    """End a message with a full stop; the case stays, since a message may start with a path."""
     text = text.strip()
-    text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "?", "!")) else text + "."
