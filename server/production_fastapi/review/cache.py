@@ -29,8 +29,19 @@ CACHE_DIR_NAME = ".production-fastapi-cache"
 _FORMAT = 1
 #: Above this many entries, those not used by the latest run are dropped when saving.
 _MAX_ENTRIES = 50_000
-_FIELDS = ("path", "line", "column", "code", "end_line", "end_column", "name", "severity", "message", "fixable",
-           "fix_title")
+_FIELDS = (
+    "path",
+    "line",
+    "column",
+    "code",
+    "end_line",
+    "end_column",
+    "name",
+    "severity",
+    "message",
+    "fixable",
+    "fix_title",
+)
 
 
 def content_key(path: str, data: bytes, rules: Iterable[Rule]) -> str:

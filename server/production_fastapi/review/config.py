@@ -74,8 +74,16 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 
 DEFAULT_MAX_FILE_SIZE = 2_000_000
 _SELECTOR = re.compile(r"PF[0-9]{0,3}|ALL")
-_KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude", "fail-on",
-         "max-file-size"}
+_KEYS = {
+    "select",
+    "ignore",
+    "extend-select",
+    "per-file-ignores",
+    "exclude",
+    "extend-exclude",
+    "fail-on",
+    "max-file-size",
+}
 
 
 class ConfigError(Exception):

@@ -136,9 +136,7 @@ class ConfigLookup:
     configuration found on disk.
     """
 
-    def __init__(
-        self, override: Config | None = None, *, transform: Callable[[Config], Config] | None = None
-    ) -> None:
+    def __init__(self, override: Config | None = None, *, transform: Callable[[Config], Config] | None = None) -> None:
         self._override = override
         self._transform = transform
         self._by_dir: dict[Path, Config] = {}

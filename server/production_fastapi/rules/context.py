@@ -108,6 +108,19 @@ class FileContext:
         for kind in types:
             yield from by_type.get(kind, ())  # type: ignore[misc]
 
+    def functions(self) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+        """Every ``def`` and ``async def`` in the file (plain ones first)."""
+        yield from self.nodes(ast.FunctionDef)
+        yield from self.nodes(ast.AsyncFunctionDef)
+
+    def assignments(self) -> Iterator[tuple[list[ast.expr], ast.expr]]:
+        """``(targets, value)`` of every ``x = ...`` and annotated ``x: T = ...`` with a value."""
+        for assign in self.nodes(ast.Assign):
+            yield assign.targets, assign.value
+        for annotated in self.nodes(ast.AnnAssign):
+            if annotated.value is not None:
+                yield [annotated.target], annotated.value
+
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self._index[0].get(node)
 
