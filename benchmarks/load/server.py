@@ -80,6 +80,24 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             return None
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time used so far by every live process in the server's process group.
+
+        Throughput on a shared machine moves with everyone else's load; CPU time per request barely does, so the
+        benchmarks report both.
+        """
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended while we looked
+            # After the command name: state is field 3, pgrp field 5, utime 14, stime 15 (1-based, man 5 proc).
+            if int(fields[2]) == self.process.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
     def kill(self) -> None:
         """End the process group this runner started (gunicorn's workers included)."""
         if self.process.poll() is None:
