@@ -69,6 +69,10 @@ class Task:
     env: dict[str, str]
     hidden_timeout: float
     agent_timeout: float
+    # templates/ files the oracle adopts verbatim (copied into ``oracle_templates_into`` before oracle/ is laid
+    # over): the reference solution uses the skill's own code, so validate also proves the templates do the job.
+    oracle_templates: tuple[str, ...] = ()
+    oracle_templates_into: str = ""
     bad: tuple[BadVariant, ...] = field(default=())
 
     @property
@@ -189,6 +193,11 @@ def load_task(path: Path) -> Task:
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise TaskError(f"{meta_path}: [env] values must be strings")
     timeouts = meta.get("timeouts", {})
+    oracle_meta = meta.get("oracle", {})
+    oracle_templates = _strings(oracle_meta, "templates", meta_path)
+    into = oracle_meta.get("templates_into", "")
+    if oracle_templates and (not isinstance(into, str) or not into or into.startswith("/") or ".." in into):
+        raise TaskError(f"{meta_path}: [oracle] templates_into must be a relative folder like 'app/core'")
     task = Task(
         id=task_id,
         path=path,
@@ -201,6 +210,8 @@ def load_task(path: Path) -> Task:
         env=dict(env),
         hidden_timeout=float(timeouts.get("hidden_tests", 120)),
         agent_timeout=float(timeouts.get("agent", 1800)),
+        oracle_templates=oracle_templates,
+        oracle_templates_into=into,
     )
     known = set(task.checks())
     for check in task.still_pass:
@@ -256,6 +267,14 @@ def materialize(task: Task, variant: str, destination: Path) -> Path:
     copy_tree(task.starter, destination)
     if variant == "starter":
         return destination
+    if task.oracle_templates:
+        from production_fastapi import bundle
+
+        package = destination / task.oracle_templates_into
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").touch()
+        for name in task.oracle_templates:
+            shutil.copy2(bundle.get_template(name).path, package / name)
     copy_tree(task.oracle, destination)
     if variant == "oracle":
         return destination
