@@ -544,3 +544,76 @@ def test_redis_default_socket_timeout_is_five_seconds() -> None:
 
     assert _defaults.DEFAULT_SOCKET_TIMEOUT == 5
     assert "5 s socket timeouts" in BODY
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The house conventions SKILL.md names, checked against what the templates actually do
+
+
+@pytest.mark.anyio
+async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from conftest import import_template
+    from fastapi import APIRouter
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        name: str
+
+    router = APIRouter()
+
+    @router.post("/items")
+    async def create_item(item: Item) -> Item:
+        return item
+
+    settings = import_template("settings").Settings(
+        environment="test", database_url=f"sqlite+aiosqlite:///{tmp_path}/conventions.db", app_name="pf-skill-test"
+    )
+    app = import_template("main").create_app(settings, routers=[router])
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        live = await client.get("/health/live")
+        ready = await client.get("/health/ready")
+        missing = await client.get("/no-such-route?token=secret", headers={"X-Request-ID": "req-42"})
+        replaced = await client.get("/no-such-route", headers={"X-Request-ID": "bad id"})
+        invalid = await client.post("/items", json={"name": 3})
+
+    # Probes.
+    assert "`GET /health/live` checks nothing" in BODY
+    assert (live.status_code, live.json()["status"]) == (200, "ok")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert '"checks": {"database": "ok" | "failed" | "timeout"}' in BODY
+
+    # Problem details: exactly the members SKILL.md lists, the path without its query string, the request ID.
+    assert missing.headers["content-type"] == "application/problem+json"
+    problem = missing.json()
+    assert set(problem) == {"type", "title", "status", "detail", "instance", "request_id"}
+    assert (problem["type"], problem["status"], problem["instance"]) == ("about:blank", 404, "/no-such-route")
+    assert problem["request_id"] == missing.headers["x-request-id"] == "req-42"
+    assert {key for error in invalid.json()["errors"] for key in error} == {"loc", "msg", "type"}
+    assert "a 422 adds `errors` as `loc`, `msg`, `type`" in BODY
+
+    # Request IDs: an invalid inbound value is replaced by a UUID4 hex.
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["x-request-id"])
+    assert "replaced by a new UUID4 hex" in BODY
+
+    # Log lines: the access line's fields.
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    access = next(line for line in lines if line.get("event") == "request" and line.get("path") == "/no-such-route")
+    for field in (
+        "timestamp",
+        "level",
+        "logger",
+        "event",
+        "request_id",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "client",
+    ):
+        assert field in access, field
+    assert access["logger"] == "app.access"
+    assert "(event `request`, logger `app.access`)" in BODY
