@@ -140,6 +140,8 @@ class PathPolicy:
     def display(self, path: Path) -> str:
         """How a vetted path appears in output: relative to the allowed directory holding it."""
         for allowed in self.allowed:
+            if path == allowed:
+                return str(allowed)
             if path.is_relative_to(allowed):
                 relative = path.relative_to(allowed).as_posix()
                 return relative if len(self.allowed) == 1 else f"{allowed}/{relative}"
@@ -254,22 +256,31 @@ class PathPolicy:
         real = self._resolve(raw)
         # Walk up to the deepest part that exists; every part below it is a name the tool would create.
         existing = real
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
+        while True:
+            try:
+                info = os.lstat(existing)
+                break
+            except (FileNotFoundError, NotADirectoryError):
+                existing = existing.parent
+            except OSError:
+                raise PathRefused(f"{self.display(existing)} cannot be used.") from None
+        if stat.S_ISLNK(info.st_mode):
+            # realpath resolves every link it can; one left over loops or cannot be followed.
+            raise PathRefused(f"{self.display(existing)} is a symbolic link that cannot be resolved.")
         for part in real.relative_to(existing).parts:
             if not _NEW_NAME.fullmatch(part) or len(part.encode()) > _MAX_NAME_BYTES:
                 raise PathRefused(
                     "A new folder name may contain only letters, digits, '.', '_' and '-' and must not start "
                     "with '.' or '-'."
                 )
-        if real.exists():
-            shown = self.display(real)
-            if not real.is_dir():
-                raise PathRefused(f"{shown} already exists and is a file; choose a new folder.")
+        shown = self.display(existing)
+        if existing == real:
+            if not stat.S_ISDIR(info.st_mode):
+                raise PathRefused(f"{shown} already exists and is not a folder; choose a new folder.")
             if any(real.iterdir()):
                 raise PathRefused(f"{shown} already exists and is not empty; choose a new folder.")
             if real in self.allowed:
                 raise PathRefused(f"{shown} is an allowed directory itself; choose a new folder inside it.")
-        elif not existing.is_dir():
-            raise PathRefused(f"{self.display(existing)} is a file, so no folder can be created under it.")
+        elif not stat.S_ISDIR(info.st_mode):
+            raise PathRefused(f"{shown} is not a folder, so no folder can be created under it.")
         return real
