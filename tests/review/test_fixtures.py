@@ -101,7 +101,9 @@ def test_fixture(fixture: Path) -> None:
                 expected += _expectations(relative, file.read_text(encoding="utf-8"))
         report = review_paths([fixture], config=Config(root=fixture), cache=False, jobs=1)
         assert not report.errors, report.errors
-        findings = [(Path(f.path).relative_to(fixture).as_posix(), f.line, f.column, f.code) for f in report.findings]
+        findings = [
+            (Path(f.path).resolve().relative_to(fixture).as_posix(), f.line, f.column, f.code) for f in report.findings
+        ]
     else:
         text = fixture.read_text(encoding="utf-8")
         name = _review_as(fixture, text)

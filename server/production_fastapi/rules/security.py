@@ -355,7 +355,6 @@ def _masked(field: ast.AnnAssign) -> bool:
     message="response model exposes an internal field",
     skill_section="Security",
     template=None,
-    requires=("fastapi",),
     docs=RuleDocs(
         what_it_does="Follows each route's response model (`response_model=` or the return type, through `list[...]`"
         ", `Optional` and imports across the project) and flags fields named like credentials: `password`, "
