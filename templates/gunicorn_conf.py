@@ -47,6 +47,10 @@ max_requests_jitter = _int_env("MAX_REQUESTS_JITTER", 1_000)
 # Empty: nobody, the peer address is the client. Never "*": any client could choose its address and scheme.
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "")
 
+# gunicorn 25+ opens a control socket under $HOME/.gunicorn by default; a container's non-root user has no writable
+# home, and the orchestrator, not gunicornc, manages the process.
+control_socket_disable = True
+
 # The app's AccessLogMiddleware writes the access line (with request ID); errors go to stderr.
 accesslog = None
 errorlog = "-"

@@ -16,13 +16,19 @@ from typing import TextIO
 
 import structlog
 import structlog.tracebacks
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor
 
 # uvicorn (and gunicorn, under uvicorn-worker) attach their own handlers and formats to these loggers. We strip
 # them and let records propagate to the root handler, so there is one format. Their access loggers are muted:
 # middleware.AccessLogMiddleware writes the access line, with the request ID and duration.
 _SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn", "gunicorn.error")
 _SERVER_ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access")
+
+
+def _drop_color_message(_: object, __: str, event_dict: EventDict) -> EventDict:
+    # uvicorn attaches an ANSI-coloured copy of some messages as an "extra"; it is noise in a JSON line.
+    event_dict.pop("color_message", None)
+    return event_dict
 
 
 def _shared_processors() -> list[Processor]:
@@ -33,6 +39,7 @@ def _shared_processors() -> list[Processor]:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
     ]

@@ -11,6 +11,7 @@ checkout starts; point ``DATABASE_URL`` / ``REDIS_URL`` at PostgreSQL and Redis 
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -22,8 +23,10 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 def _split_csv(value: object) -> object:
-    """Accept ``a,b`` from the environment as well as a real list (from code or a JSON-less .env)."""
+    """Accept ``a,b`` and ``["a", "b"]`` from the environment, and a real list from code."""
     if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            return json.loads(value)
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
 
