@@ -1,0 +1,34 @@
+"""The default output, shaped like ruff's: ``path:line:col: CODE [*] message`` and a summary line."""
+
+from __future__ import annotations
+
+from production_fastapi.review.findings import Finding, Report
+
+__all__ = ["format_finding", "render_text", "summary"]
+
+
+def format_finding(finding: Finding) -> str:
+    marker = " [*]" if finding.fixable else ""
+    return f"{finding.path}:{finding.line}:{finding.column}: {finding.code}{marker} {finding.message}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary(report: Report) -> str:
+    """One line: what was found, what ``--fix`` did or could do."""
+    count = len(report.findings)
+    if report.fixed:
+        return f"Found {_plural(count + report.fixed, 'finding')} ({report.fixed} fixed, {count} remaining)."
+    if not count:
+        return f"All checks passed! ({_plural(report.files_checked, 'file')} checked)"
+    fixable = report.fixable_count
+    hint = f" ({fixable} fixable with `production-fastapi review --fix`)" if fixable else ""
+    return f"Found {_plural(count, 'finding')} in {_plural(len({f.path for f in report.findings}), 'file')}{hint}."
+
+
+def render_text(report: Report) -> str:
+    lines = [format_finding(finding) for finding in report.findings]
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
