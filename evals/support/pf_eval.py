@@ -123,6 +123,30 @@ async def client_for(
         await lifespan.shutdown()
 
 
+@contextlib.asynccontextmanager
+async def clients_for(
+    app: ASGIApp, peers: list[tuple[str, int]], *, timeout: float = 10.0
+) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One client per peer address, all talking to the same running app (one lifespan)."""
+    lifespan = _Lifespan(app)
+    await lifespan.startup()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=lifespan, raise_app_exceptions=False, client=peer),
+                        base_url="http://testserver",
+                        timeout=timeout,
+                    )
+                )
+                for peer in peers
+            ]
+            yield clients
+    finally:
+        await lifespan.shutdown()
+
+
 async def first_ok(client: httpx.AsyncClient, paths: tuple[str, ...]) -> tuple[str, httpx.Response] | None:
     """The first of ``paths`` that answers 2xx, with its response."""
     for path in paths:
