@@ -1,4 +1,4 @@
-"""Fill a staging folder: the templates copied verbatim, then the per-project files rendered from blueprints.
+"""Fill a staging folder: the templates copied verbatim (the Dockerfile pointed at the package), then the per-project files rendered from blueprints.
 
 Blueprints live in ``blueprints/`` and mirror the generated tree. In their paths ``__package__`` becomes the import
 package name and a leading ``dot-`` becomes ``.`` (so packaging tools never mistake them for our own dotfiles).
@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from production_fastapi import bundle
+from production_fastapi.scaffold.dockerfile import adapt_dockerfile
 from production_fastapi.scaffold.requirements import requirements
 from production_fastapi.scaffold.spec import ProjectSpec
 
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["BLUEPRINTS", "fill"]
 
 BLUEPRINTS = Path(__file__).resolve().parent / "blueprints"
-# Templates that belong at the project root (deployment files); every other template goes into the package.
-_ROOT_TEMPLATES = frozenset({"gunicorn_conf.py", "Dockerfile", ".dockerignore"})
+# Templates that belong at the project root (the image build); every other template goes into the package, which
+# includes gunicorn_conf.py: the runtime image holds only the installed package, and gunicorn loads it from there.
+_ROOT_TEMPLATES = frozenset({"Dockerfile", ".dockerignore"})
 _SKIP_TEMPLATES = frozenset({"__init__.py"})
 
 
@@ -87,7 +89,11 @@ def fill(staging: Path, spec: ProjectSpec) -> list[Path]:
         if template.name in _SKIP_TEMPLATES:
             continue
         folder = PurePosixPath() if template.name in _ROOT_TEMPLATES else PurePosixPath(spec.package)
-        shutil.copyfile(template.path, place(folder / template.name))
+        target = place(folder / template.name)
+        if template.name == "Dockerfile":
+            target.write_text(adapt_dockerfile(template.content, spec), encoding="utf-8")
+        else:
+            shutil.copyfile(template.path, target)
 
     environment = _environment()
     context = _context(spec)
