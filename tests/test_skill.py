@@ -392,6 +392,17 @@ def test_wrong_patterns_appear_only_as_donts(pattern: str) -> None:
         assert kind == "text" or any(m in text for m in NEGATIVE_MARKERS), f"{where}: shown without saying it's wrong"
 
 
+def test_headings_the_slash_command_and_mcp_prompt_quote_exist() -> None:
+    # commands/production.md and the MCP prompt send agents to these parts of SKILL.md by name.
+    for quoted in ("Production-ready means this checklist", "Add without asking", "Ask first"):
+        assert quoted in BODY, quoted
+    command = REPO / "commands" / "production.md"
+    if command.exists():
+        for quoted in re.findall(r'"([A-Z][^"]{8,})"', command.read_text(encoding="utf-8")):
+            if quoted[0].isupper() and not quoted.startswith("/"):
+                assert quoted in BODY, f"commands/production.md quotes {quoted!r}, which SKILL.md no longer has"
+
+
 def test_middleware_order_is_stated_the_right_way_round() -> None:
     everything = "\n".join(path.read_text(encoding="utf-8") for path in _documents())
     assert re.search(r"last (middleware )?added is (the )?outermost", SKILL_TEXT, re.IGNORECASE)
@@ -591,7 +602,8 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
 
     # Probes.
     assert "`GET /health/live` checks nothing" in BODY
-    assert (live.status_code, live.json()["status"]) == (200, "ok")
+    assert (live.status_code, live.json()) == (200, {"status": "ok", "checks": {}})
+    assert 'answers 200 `{"status": "ok", "checks": {}}`' in BODY
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
     assert '"checks": {"database": "ok" | "failed" | "timeout"}' in BODY
