@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,3 +49,11 @@ def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
             kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
             entries[path.relative_to(root).as_posix()] = (kind, info.st_size, info.st_mtime_ns)
     return entries
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the suite's conftest has the same; conftest modules can't be imported
+    by name from a folder that has its own)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
