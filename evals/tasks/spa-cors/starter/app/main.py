@@ -1,0 +1,32 @@
+from typing import Annotated
+
+from fastapi import Cookie, FastAPI, HTTPException
+from pydantic import BaseModel
+
+app = FastAPI(title="shop-api")
+
+SESSIONS = {"s-alice-1": "alice"}
+CARTS: dict[str, list[str]] = {"alice": ["espresso cups"]}
+
+
+class CartItem(BaseModel):
+    sku: str
+
+
+def _user(session: str | None) -> str:
+    user = SESSIONS.get(session or "")
+    if user is None:
+        raise HTTPException(status_code=401, detail="not signed in")
+    return user
+
+
+@app.get("/cart")
+async def get_cart(session: Annotated[str | None, Cookie()] = None) -> dict[str, list[str]]:
+    return {"items": CARTS.get(_user(session), [])}
+
+
+@app.post("/cart", status_code=201)
+async def add_to_cart(item: CartItem, session: Annotated[str | None, Cookie()] = None) -> dict[str, list[str]]:
+    items = CARTS.setdefault(_user(session), [])
+    items.append(item.sku)
+    return {"items": items}
