@@ -1,4 +1,5 @@
-"""Fill a staging folder: the templates copied verbatim (the Dockerfile pointed at the package), then the per-project files rendered from blueprints.
+"""Fill a staging folder: the templates copied verbatim (the Dockerfile pointed at the package), then the
+per-project files rendered from blueprints.
 
 Blueprints live in ``blueprints/`` and mirror the generated tree. In their paths ``__package__`` becomes the import
 package name and a leading ``dot-`` becomes ``.`` (so packaging tools never mistake them for our own dotfiles).
