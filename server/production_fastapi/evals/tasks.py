@@ -54,6 +54,8 @@ class BadVariant:
     path: Path
     description: str
     fails: tuple[str, ...]
+    # files of the oracle this variant removes (relative paths)
+    delete: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +166,10 @@ def _load_variant(path: Path, known: set[str]) -> BadVariant:
     description = meta.get("description")
     if not isinstance(description, str) or not description.strip():
         raise TaskError(f"{meta_path}: description must say what is wrong with this variant")
-    return BadVariant(name=path.name, path=path, description=description.strip(), fails=fails)
+    delete = _strings(meta, "delete", meta_path)
+    if any(item.startswith("/") or ".." in item for item in delete):
+        raise TaskError(f"{meta_path}: delete lists paths relative to the repository")
+    return BadVariant(name=path.name, path=path, description=description.strip(), fails=fails, delete=delete)
 
 
 def load_task(path: Path) -> Task:
@@ -196,7 +201,10 @@ def load_task(path: Path) -> Task:
     oracle_meta = meta.get("oracle", {})
     oracle_templates = _strings(oracle_meta, "templates", meta_path)
     into = oracle_meta.get("templates_into", "")
-    if oracle_templates and (not isinstance(into, str) or not into or into.startswith("/") or ".." in into):
+    targets = [into, *(entry.partition("=")[2] for entry in oracle_templates)]
+    if oracle_templates and (
+        not isinstance(into, str) or not into or any(t.startswith("/") or ".." in t for t in targets)
+    ):
         raise TaskError(f"{meta_path}: [oracle] templates_into must be a relative folder like 'app/core'")
     task = Task(
         id=task_id,
@@ -272,12 +280,23 @@ def materialize(task: Task, variant: str, destination: Path) -> Path:
 
         package = destination / task.oracle_templates_into
         package.mkdir(parents=True, exist_ok=True)
-        (package / "__init__.py").touch()
-        for name in task.oracle_templates:
-            shutil.copy2(bundle.get_template(name).path, package / name)
+        if task.oracle_templates_into != ".":
+            (package / "__init__.py").touch()
+        for entry in task.oracle_templates:
+            # "name" lands in templates_into; "name=path/in/repo" lands where the template's header says it goes.
+            name, _, target = entry.partition("=")
+            where = destination / target if target else package / name
+            where.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(bundle.get_template(name).path, where)
     copy_tree(task.oracle, destination)
     if variant == "oracle":
         return destination
-    name = variant.removeprefix("bad/")
-    copy_tree(task.variant(name).path, destination, skip=frozenset({VARIANT_FILE}))
+    bad = task.variant(variant.removeprefix("bad/"))
+    copy_tree(bad.path, destination, skip=frozenset({VARIANT_FILE}))
+    for relative in bad.delete:
+        target = destination / relative
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
     return destination
