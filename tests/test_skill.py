@@ -14,14 +14,18 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+import structlog
 import yaml  # PyYAML: a dependency of libcst, so always installed with production-fastapi
+from fastapi import Depends, FastAPI, Request
+from pydantic import BaseModel, ConfigDict
 
 REPO = Path(__file__).resolve().parent.parent
 SKILL = REPO / "SKILL.md"
@@ -49,6 +53,18 @@ NEGATIVE_MARKERS = (
     "breaks",
     "wipes",
 )
+
+
+# Models the tests' apps take as bodies; at module level so FastAPI can resolve this module's postponed annotations.
+
+
+class Payment(BaseModel):
+    model_config = ConfigDict(strict=True)
+    amount: Decimal
+
+
+class Item(BaseModel):
+    name: str
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -498,7 +514,6 @@ def test_uvicorn_workers_module_warns_on_import() -> None:
 
 
 def test_on_event_is_gone_from_starlette_and_deprecated_in_fastapi() -> None:
-    from fastapi import FastAPI
     from starlette.applications import Starlette
 
     assert not hasattr(Starlette, "on_event")
@@ -506,7 +521,7 @@ def test_on_event_is_gone_from_starlette_and_deprecated_in_fastapi() -> None:
 
 
 def test_fastapi_has_max_body_size_on_app_router_and_route() -> None:
-    from fastapi import APIRouter, FastAPI
+    from fastapi import APIRouter
 
     assert "max_body_size" in inspect.signature(FastAPI).parameters
     assert "max_body_size" in inspect.signature(APIRouter).parameters
@@ -540,13 +555,6 @@ def test_last_added_middleware_is_outermost() -> None:
 
 @pytest.mark.anyio
 async def test_strict_model_refuses_every_json_request() -> None:
-    from fastapi import FastAPI
-    from pydantic import BaseModel, ConfigDict
-
-    class Payment(BaseModel):
-        model_config = ConfigDict(strict=True)
-        amount: Decimal
-
     app = FastAPI()
 
     @app.post("/payments")
@@ -557,6 +565,8 @@ async def test_strict_model_refuses_every_json_request() -> None:
         as_string = await client.post("/payments", json={"amount": "12.50"})
         as_number = await client.post("/payments", json={"amount": 12.5})
     assert (as_string.status_code, as_number.status_code) == (422, 422)
+    for response in (as_string, as_number):
+        assert [error["loc"] for error in response.json()["detail"]] == [["body", "amount"]]
     assert "`ConfigDict(strict=True)` on a request model breaks it" in BODY
 
 
@@ -577,10 +587,6 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
 
     from conftest import import_template
     from fastapi import APIRouter
-    from pydantic import BaseModel
-
-    class Item(BaseModel):
-        name: str
 
     router = APIRouter()
 
@@ -599,6 +605,7 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
         missing = await client.get("/no-such-route?token=secret", headers={"X-Request-ID": "req-42"})
         replaced = await client.get("/no-such-route", headers={"X-Request-ID": "bad id"})
         invalid = await client.post("/items", json={"name": 3})
+        valid = await client.post("/items", json={"name": "pen"})
 
     # Probes.
     assert "`GET /health/live` checks nothing" in BODY
@@ -614,6 +621,8 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
     assert set(problem) == {"type", "title", "status", "detail", "instance", "request_id"}
     assert (problem["type"], problem["status"], problem["instance"]) == ("about:blank", 404, "/no-such-route")
     assert problem["request_id"] == missing.headers["x-request-id"] == "req-42"
+    assert valid.json() == {"name": "pen"}
+    assert [error["loc"] for error in invalid.json()["errors"]] == [["body", "name"]]
     assert {key for error in invalid.json()["errors"] for key in error} == {"loc", "msg", "type"}
     assert "a 422 adds `errors` as `loc`, `msg`, `type`" in BODY
 
@@ -639,3 +648,98 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
         assert field in access, field
     assert access["logger"] == "app.access"
     assert "(event `request`, logger `app.access`)" in BODY
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Claims the references make about library behaviour, run for real
+
+
+@pytest.mark.anyio
+async def test_starlette_limiter_answers_declared_oversize_bodies_in_plain_text() -> None:
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    app = FastAPI(max_body_size=10)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"status": exc.status_code}, exc.status_code, media_type="application/problem+json")
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(5):
+            yield b"0123456789"
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        declared = await client.post("/upload", content=b"x" * 50)
+        streamed = await client.post("/upload", content=chunks())
+    # With a Content-Length over the limit, Starlette replaces whatever the handlers answer with its own text.
+    assert (declared.status_code, declared.headers["content-type"]) == (413, "text/plain; charset=utf-8")
+    assert (streamed.status_code, streamed.headers["content-type"]) == (413, "application/problem+json")
+    assert "Starlette's limiter answers that case with a plain-text 413" in BODY
+
+
+@pytest.mark.anyio
+async def test_asgi_transport_runs_no_lifespan_and_reraises() -> None:
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ready = True
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/ready")
+    async def ready(request: Request) -> dict[str, bool]:
+        return {"ready": getattr(request.app.state, "ready", False)}
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("internal detail")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        assert (await client.get("/ready")).json() == {"ready": False}
+        with pytest.raises(RuntimeError, match="internal detail"):
+            await client.get("/boom")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app, raise_app_exceptions=False), base_url="http://t"
+        ) as client,
+    ):
+        assert (await client.get("/ready")).json() == {"ready": True}
+        assert (await client.get("/boom")).status_code == 500
+    testing = (REFERENCES / "testing.md").read_text(encoding="utf-8")
+    assert "**`httpx.ASGITransport` does not run lifespan.**" in testing
+    assert "**It re-raises unhandled exceptions by default**" in testing
+
+
+@pytest.mark.anyio
+async def test_context_bound_in_a_sync_dependency_is_lost() -> None:
+
+    async def bind_async() -> None:
+        structlog.contextvars.bind_contextvars(from_async="yes")
+
+    def bind_sync() -> None:
+        structlog.contextvars.bind_contextvars(from_sync="yes")
+
+    app = FastAPI()
+
+    # Decorator dependencies: this module's postponed annotations could not resolve the local functions.
+    @app.get("/context", dependencies=[Depends(bind_async), Depends(bind_sync)])
+    async def context() -> dict[str, object]:
+        return dict(structlog.contextvars.get_contextvars())
+
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+            seen = (await client.get("/context")).json()
+    finally:
+        # In process, the app runs in this test's task: don't leave its bindings to the next test.
+        structlog.contextvars.unbind_contextvars("from_async", "from_sync")
+    assert seen.get("from_async") == "yes"
+    assert "from_sync" not in seen
+    observability = (REFERENCES / "observability.md").read_text(encoding="utf-8")
+    assert "A plain `def` dependency runs in a worker thread with a copy of the context" in observability
