@@ -52,7 +52,10 @@ def decode_python(data: bytes, limit: int) -> str | Unreadable:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        return Unreadable(f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}; not reviewed")
+        # tokenize says "invalid or missing encoding declaration" for undeclared non-UTF-8 bytes too: say which.
+        if b"coding" not in data[:400]:
+            return _bad_utf8(data, "utf-8")
+        return Unreadable(f"bad encoding declaration: {exc.msg}; not reviewed")
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import libcst as cst
+import libcst.helpers
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -109,6 +110,37 @@ def load_fix(rule: Rule) -> type[FixTransformer]:
     return fix
 
 
+def _import_aliases(small: cst.BaseSmallStatement, module: str, name: str | None) -> Sequence[cst.ImportAlias]:
+    """The aliases of ``import module`` (name None) or ``from module import ...`` in one small statement."""
+    if name is None:
+        return small.names if isinstance(small, cst.Import) else ()
+    if (
+        isinstance(small, cst.ImportFrom)
+        and small.module is not None
+        and not small.relative
+        and cst.helpers.get_full_name_for_node(small.module) == module
+        and not isinstance(small.names, cst.ImportStar)
+    ):
+        return small.names
+    return ()
+
+
+def _aliases(module: cst.Module, wanted_module: str, wanted_name: str | None) -> list[str | None]:
+    """Every spelling under which a module (or a name from it) is imported: removal must name the alias."""
+    found: list[str | None] = [None]
+    target = wanted_module if wanted_name is None else wanted_name
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            for alias in _import_aliases(small, wanted_module, wanted_name):
+                if cst.helpers.get_full_name_for_node(alias.name) == target and alias.asname is not None:
+                    asname = alias.asname.name
+                    if isinstance(asname, cst.Name):
+                        found.append(asname.value)
+    return found
+
+
 def _apply_one(module: cst.Module, fix: type[FixTransformer], violations: Sequence[Located]) -> _Applied:
     transformer = fix((v.line, v.column) for v in violations)
     updated = MetadataWrapper(module).visit(transformer)
@@ -120,7 +152,8 @@ def _apply_one(module: cst.Module, fix: type[FixTransformer], violations: Sequen
     if transformer.imports_to_remove:
         context = CodemodContext()
         for mod, name in transformer.imports_to_remove:
-            RemoveImportsVisitor.remove_unused_import(context, mod, name)
+            for asname in _aliases(updated, mod, name):
+                RemoveImportsVisitor.remove_unused_import(context, mod, name, asname)
         updated = RemoveImportsVisitor(context).transform_module(updated)
     return _Applied(updated, not updated.deep_equals(module))
 

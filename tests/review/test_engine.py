@@ -1,0 +1,386 @@
+"""The engine: name resolution, scopes, positions, PF000, suppressions, rule isolation and file discovery.
+
+Rules used here are built in the test (not registered) so the engine is tested independently of the catalog,
+except where the public API is exercised end to end with PF702 (the rule the engine engineer wired as the example).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from production_fastapi.review import Config, review_paths, review_source
+from production_fastapi.review.engine import check_python, check_text
+from production_fastapi.rules.base import Rule, RuleDocs, RuleError, Violation, file_rule
+from production_fastapi.rules.context import FileContext, TextContext, module_name_for
+from production_fastapi.rules.names import ImportMap
+
+DOCS = RuleDocs(what_it_does="x", why="y", example="import time\n", use_instead="import asyncio\n")
+
+
+def _ctx(source: str, path: str = "app/main.py") -> FileContext:
+    return FileContext(path, source, ast.parse(source), module_name_for(path))
+
+
+def _call(ctx: FileContext, name: str) -> ast.Call:
+    for call in ctx.nodes(ast.Call):
+        if isinstance(call.func, (ast.Name, ast.Attribute)) and ast.unparse(call.func) == name:
+            return call
+    raise AssertionError(f"no call to {name}")
+
+
+def _rule(check: object, code: str = "PF990", kind: str = "file", **extra: object) -> Rule:
+    return Rule(
+        code=code,
+        name=f"test-rule-{code.lower()}",
+        severity="warning",
+        message="test message",
+        docs=DOCS,
+        kind=kind,  # type: ignore[arg-type]
+        check=check,  # type: ignore[arg-type]
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+# --- qualified names ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expression", "expected"),
+    [
+        ("import httpx as hx\nhx.get('u')", "hx.get", "httpx.get"),
+        ("import httpx2\nhttpx2.AsyncClient()", "httpx2.AsyncClient", "httpx.AsyncClient"),
+        ("from httpx2 import AsyncClient as C\nC()", "C", "httpx.AsyncClient"),
+        ("from time import sleep as nap\nnap(1)", "nap", "time.sleep"),
+        ("import os.path\nos.path.join('a')", "os.path.join", "os.path.join"),
+        ("import urllib.request as ur\nur.urlopen('u')", "ur.urlopen", "urllib.request.urlopen"),
+        ("open('f')", "open", "builtins.open"),
+        ("def open(p): ...\nopen('f')", "open", None),
+        ("print = log\nprint('x')", "print", None),
+        ("undefined_thing()", "undefined_thing", None),
+    ],
+)
+def test_qualified_names(source: str, expression: str, expected: str | None) -> None:
+    ctx = _ctx(source)
+    assert ctx.qualified_name(_call(ctx, expression).func) == expected
+
+
+def test_a_name_imported_two_ways_is_unknown() -> None:
+    ctx = _ctx("if x:\n    from time import sleep\nelse:\n    from asyncio import sleep\nsleep(1)\n")
+    assert ctx.qualified_name(_call(ctx, "sleep").func) is None
+
+
+def test_relative_imports_resolve_against_the_files_package() -> None:
+    tree = ast.parse("from .settings import Settings\nfrom ..core import db\nfrom . import health\n")
+    names = ImportMap(tree, package="app.api")
+    assert names.resolve_name("Settings") == "app.api.settings.Settings"
+    assert names.resolve_name("db") == "app.core.db"
+    assert names.resolve_name("health") == "app.api.health"
+    unknown = ImportMap(tree, package=None)
+    assert unknown.resolve_name("Settings") is None
+
+
+def test_import_gate_sees_top_level_modules_only_for_absolute_imports() -> None:
+    ctx = _ctx("import httpx2\nfrom fastapi.responses import JSONResponse\nfrom . import time\n")
+    assert ctx.imports("httpx")
+    assert ctx.imports("fastapi")
+    assert not ctx.imports("time")
+
+
+@pytest.mark.parametrize(
+    ("path", "module"),
+    [
+        ("app/api/users.py", "app.api.users"),
+        ("src/app/main.py", "app.main"),
+        ("app/__init__.py", "app"),
+        ("my-scripts/run.py", None),
+        ("Dockerfile", None),
+    ],
+)
+def test_module_names(path: str, module: str | None) -> None:
+    assert module_name_for(path) == module
+
+
+# --- scopes ------------------------------------------------------------------------------------------------------
+
+
+SCOPES = """\
+import time
+
+@decorate(time.sleep(0))
+async def handler(delay=time.sleep(0)):
+    time.sleep(1)
+    def helper():
+        time.sleep(2)
+    callback = lambda: time.sleep(3)
+    class Inner:
+        time.sleep(4)
+        async def method(self):
+            time.sleep(5)
+    [time.sleep(6) for _ in range(2)]
+
+def sync():
+    time.sleep(7)
+"""
+
+
+def test_in_async_function_follows_the_scope_that_runs_the_code() -> None:
+    ctx = _ctx(SCOPES)
+    flagged = {
+        call.args[0].value  # type: ignore[attr-defined]
+        for call in ctx.calls("time.sleep")
+        if ctx.in_async_function(call)
+    }
+    # 0: decorator and default run where the function is defined; 2, 3: nested sync scopes; 4: class body;
+    # 7: a plain function. 1 and 6 run on the loop; so does 5, a coroutine method.
+    assert flagged == {1, 5, 6}
+
+
+# --- positions ---------------------------------------------------------------------------------------------------
+
+
+def test_columns_count_characters_not_utf8_bytes() -> None:
+    source = "import time\nasync def f():\n    x = 'héllo wörld'; time.sleep(1)\n"
+    ctx = _ctx(source)
+    violation = ctx.violation(_call(ctx, "time.sleep"))
+    line = source.splitlines()[2]
+    assert violation.column == line.index("time.sleep") + 1
+    assert violation.end_column == line.index("time.sleep") + len("time.sleep(1)") + 1
+    assert (violation.line, violation.end_line, violation.path) == (3, 3, "app/main.py")
+
+
+def test_text_context_positions_from_a_regex_match() -> None:
+    import re
+
+    ctx = TextContext("deploy/Dockerfile", "FROM python\nCMD gunicorn -k uvicorn.workers.UvicornWorker app:app\n")
+    match = re.search(r"uvicorn\.workers\.UvicornWorker", ctx.text)
+    assert match is not None
+    violation = ctx.violation_for_match(match)
+    assert (violation.line, violation.column, violation.end_column) == (
+        2,
+        17,
+        17 + len("uvicorn.workers.UvicornWorker"),
+    )
+    assert ctx.violation_at(1).end_column == len("FROM python") + 1
+    assert ctx.name == "Dockerfile"
+
+
+# --- PF000 -------------------------------------------------------------------------------------------------------
+
+
+def test_syntax_error_is_pf000_at_the_parsers_position() -> None:
+    findings = review_source("def f(:\n    pass\n", filename="app/broken.py")
+    assert [(f.code, f.line, f.column, f.severity) for f in findings] == [("PF000", 1, 7, "error")]
+    assert "syntax error" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        (b"x = '\xff\xfe caf\xe9'\n", "not valid utf-8"),
+        (b"# -*- coding: klingon -*-\nx = 1\n", "encoding"),
+        (b"x = 1\n" * 400_000, "over the"),
+        (b"print('a')\n" + b"(" * 400 + b")" * 400 + b"\n", "nested"),
+    ],
+)
+def test_unreadable_files_are_pf000_findings_not_tracebacks(tmp_path: Path, data: bytes, fragment: str) -> None:
+    target = tmp_path / "bad.py"
+    target.write_bytes(data)
+    report = review_paths([target], config=Config(root=tmp_path), cache=False, jobs=1)
+    assert report.errors == []
+    assert [f.code for f in report.findings] == ["PF000"]
+    assert fragment in report.findings[0].message.lower()
+
+
+def test_a_pep263_cookie_is_honoured(tmp_path: Path) -> None:
+    target = tmp_path / "legacy.py"
+    target.write_bytes(b"# -*- coding: latin-1 -*-\nimport time\nasync def f():\n    s = '\xe9'; time.sleep(1)\n")
+    report = review_paths([target], config=Config(root=tmp_path), cache=False, jobs=1, select=["PF702"])
+    assert [(f.code, f.line, f.column) for f in report.findings] == [("PF702", 4, 14)]
+
+
+# --- suppressions ------------------------------------------------------------------------------------------------
+
+SLEEPY = "import time\n\n\nasync def f() -> None:\n    time.sleep(1){comment}\n"
+
+
+@pytest.mark.parametrize(
+    ("comment", "suppressed"),
+    [
+        ("", False),
+        ("  # noqa", True),
+        ("  # NOQA", True),
+        ("  # noqa: PF702", True),
+        ("  # noqa:PF702", True),
+        ("  # noqa: E501, PF702", True),
+        ("  # noqa: PF701", False),
+        ("  # noqa: PF7020", False),
+        ("  # no qa", False),
+    ],
+)
+def test_line_noqa(comment: str, suppressed: bool) -> None:
+    findings = review_source(SLEEPY.format(comment=comment), select=["PF702"])
+    assert (findings == []) is suppressed
+
+
+@pytest.mark.parametrize(
+    ("header", "suppressed"),
+    [
+        ("# production-fastapi: noqa\n", True),
+        ("# production-fastapi: noqa: PF702\n", True),
+        ("# production-fastapi: noqa: PF201\n", False),
+        ("# ruff: noqa\n", False),
+    ],
+)
+def test_file_level_noqa(header: str, suppressed: bool) -> None:
+    findings = review_source(header + SLEEPY.format(comment=""), select=["PF702"])
+    assert (findings == []) is suppressed
+
+
+def test_noqa_on_the_last_line_of_a_multiline_finding() -> None:
+    source = "import time\n\n\nasync def f() -> None:\n    time.sleep(\n        1\n    )  # noqa: PF702\n"
+    assert review_source(source, select=["PF702"]) == []
+
+
+# --- rule isolation ----------------------------------------------------------------------------------------------
+
+
+def test_a_crashing_rule_is_reported_and_does_not_hide_other_rules() -> None:
+    def crashes(ctx: FileContext) -> Iterator[Violation]:
+        raise ValueError("boom")
+        yield  # pragma: no cover
+
+    def fires(ctx: FileContext) -> Iterator[Violation]:
+        yield ctx.violation(ctx.tree.body[0])
+
+    outcome, _ = check_python("app/x.py", "x = 1\n", [_rule(crashes, "PF991"), _rule(fires, "PF992")])
+    assert [f.code for f in outcome.findings] == ["PF992"]
+    assert outcome.internal_errors == ["app/x.py: internal error in PF991 (ValueError: boom)"]
+
+
+def test_requires_gate_skips_files_that_cannot_match() -> None:
+    seen: list[str] = []
+
+    def record(ctx: FileContext) -> Iterator[Violation]:
+        seen.append(ctx.path)
+        return iter(())
+
+    rule = _rule(record, requires=("httpx",))
+    check_python("a.py", "import requests\n", [rule])
+    check_python("b.py", "import httpx2 as h\n", [rule])
+    assert seen == ["b.py"]
+
+
+def test_text_rules_run_only_on_their_globs() -> None:
+    def every_line(ctx: TextContext) -> Iterator[Violation]:
+        yield ctx.violation_at(1)
+
+    rule = _rule(every_line, kind="text", files=("Dockerfile", "*.sh"))
+    assert [f.code for f in check_text("ops/Dockerfile", "FROM x\n", [rule]).findings] == ["PF990"]
+    assert check_text("Procfile", "web: x\n", [rule]).findings == []
+    assert check_text("start.sh", "exec x  # noqa: PF990\n", [rule]).findings == []
+
+
+@pytest.mark.parametrize(
+    ("meta", "fragment"),
+    [
+        ({"code": "PF000"}, "reserved"),
+        ({"code": "X100"}, "three digits"),
+        ({"name": "Not_Kebab"}, "kebab-case"),
+        ({"severity": "fatal"}, "severity"),
+        ({"message": " "}, "message"),
+        ({"docs": RuleDocs(what_it_does="x", why="", example="a", use_instead="b")}, "docs.why"),
+        ({"fix": "production_fastapi.rules.x:Y"}, "fix_title"),
+        ({"fix": "not a reference", "fix_title": "t", "docs": RuleDocs("x", "y", "a", "b", "safe")}, "package"),
+    ],
+)
+def test_invalid_rule_definitions_fail_at_import_time(meta: dict[str, object], fragment: str) -> None:
+    arguments: dict[str, object] = {
+        "code": "PF993",
+        "name": "invalid-rule",
+        "severity": "warning",
+        "message": "m",
+        "docs": DOCS,
+    }
+    arguments.update(meta)
+    with pytest.raises(RuleError, match=fragment):
+        file_rule(**arguments)(lambda ctx: iter(()))  # type: ignore[arg-type]
+
+
+# --- discovery ---------------------------------------------------------------------------------------------------
+
+
+def _write(root: Path, relative: str, text: str = "import time\nasync def f():\n    time.sleep(1)\n") -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_discovery_skips_default_excludes_and_gitignored_paths(tmp_path: Path) -> None:
+    for relative in (
+        "app/main.py",
+        ".venv/lib/site.py",
+        "node_modules/pkg/x.py",
+        "build/lib/app.py",
+        "pkg.egg-info/x.py",
+        "generated/models.py",
+        "app/local_settings.py",
+        "notes.txt",
+    ):
+        _write(tmp_path, relative)
+    (tmp_path / ".gitignore").write_text("# comments are fine\ngenerated/\nlocal_*.py\n", encoding="utf-8")
+    report = review_paths([tmp_path], config=Config(root=tmp_path), cache=False, jobs=1, select=["PF702"])
+    assert sorted(Path(f.path).name for f in report.findings) == ["main.py"]
+    assert report.files_checked == 1
+
+
+def test_an_explicit_file_is_reviewed_even_when_excluded(tmp_path: Path) -> None:
+    target = _write(tmp_path, "build/app.py")
+    report = review_paths([target], config=Config(root=tmp_path), cache=False, jobs=1, select=["PF702"])
+    assert [f.code for f in report.findings] == ["PF702"]
+
+
+def test_a_missing_path_is_a_run_error(tmp_path: Path) -> None:
+    report = review_paths([tmp_path / "nope"], cache=False)
+    assert report.errors == [f"{tmp_path / 'nope'}: no such file or directory"]
+
+
+def test_parallel_run_matches_in_process_run(tmp_path: Path) -> None:
+    for i in range(60):
+        body = "import time\nasync def f():\n    time.sleep(1)\n" if i % 3 == 0 else "def g():\n    return 1\n"
+        _write(tmp_path, f"pkg/m{i:02d}.py", body)
+    _write(tmp_path, "pkg/broken.py", "def (:\n")
+    serial = review_paths([tmp_path], config=Config(root=tmp_path), cache=False, jobs=1, select=["PF702"])
+    parallel = review_paths([tmp_path], config=Config(root=tmp_path), cache=False, jobs=2, select=["PF702"])
+    assert parallel.findings == serial.findings
+    assert len(serial.findings) == 21  # 20 sleepy modules and PF000 for the broken one
+    assert parallel.files_checked == serial.files_checked == 61
+
+
+def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Simulates a native parser crash: the worker process exits hard while checking one file."""
+    import os
+
+    from production_fastapi.review import pool
+
+    real = pool.check_task
+
+    def crash_on_poison(task: pool.Task) -> object:
+        if task.path.endswith("poison.py"):
+            os._exit(139)
+        return real(task)
+
+    monkeypatch.setattr(pool, "check_task", crash_on_poison)
+    for i in range(60):
+        _write(tmp_path, f"pkg/m{i:02d}.py")
+    _write(tmp_path, "pkg/poison.py", "x = 1\n")
+    report = review_paths([tmp_path], config=Config(root=tmp_path), cache=False, jobs=2, select=["PF702"])
+    assert report.errors == []
+    poisoned = [f for f in report.findings if f.path.endswith("poison.py")]
+    assert [(f.code, "crashed" in f.message) for f in poisoned] == [("PF000", True)]
+    assert sum(1 for f in report.findings if f.code == "PF702") == 60
