@@ -28,6 +28,6 @@ def generate(
     place afterwards or the file system is as it was.
     """
     spec = make_spec(name, database=database, redis=redis, python=python)
-    # abspath, not resolve(): keep the user's spelling of symlinked parents, but never depend on the cwd later.
-    target = Path(os.path.abspath(os.fspath(dest)))
+    # Resolved: a symlinked destination means its target, and the swap-by-rename must happen beside the real folder.
+    target = Path(os.fspath(dest)).resolve()
     return write_tree(target, lambda staging: fill(staging, spec), force=force)
