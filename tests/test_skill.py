@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -610,6 +611,13 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
     async def create_item(item: Item) -> Item:
         return item
 
+    # The dependency exactly as SKILL.md's section 9 shows it.
+    limited = import_template("rate_limiting").rate_limit("2/minute")
+
+    @router.post("/login", dependencies=[Depends(limited)])
+    async def login() -> dict[str, str]:
+        return {"token": "t"}
+
     settings = import_template("settings").Settings(
         environment="test", database_url=f"sqlite+aiosqlite:///{tmp_path}/conventions.db", app_name="pf-skill-test"
     )
@@ -622,6 +630,7 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
         replaced = await client.get("/no-such-route", headers={"X-Request-ID": "bad id"})
         invalid = await client.post("/items", json={"name": 3})
         valid = await client.post("/items", json={"name": "pen"})
+        logins = [await client.post("/login") for _ in range(3)]
 
     # Probes.
     assert "`GET /health/live` checks nothing" in BODY
@@ -641,6 +650,12 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
     assert [error["loc"] for error in invalid.json()["errors"]] == [["body", "name"]]
     assert {key for error in invalid.json()["errors"] for key in error} == {"loc", "msg", "type"}
     assert "a 422 adds `errors` as `loc`, `msg`, `type`" in BODY
+
+    # Rate limits: 429 problem+json with a usable Retry-After.
+    assert [r.status_code for r in logins] == [200, 200, 429]
+    assert logins[2].headers["content-type"] == "application/problem+json"
+    assert int(logins[2].headers["retry-after"]) >= 1
+    assert 'dependencies=[Depends(rate_limit("5/minute"))]' in BODY
 
     # Request IDs: an invalid inbound value is replaced by a UUID4 hex.
     assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["x-request-id"])
@@ -759,3 +774,34 @@ async def test_context_bound_in_a_sync_dependency_is_lost() -> None:
     assert "from_sync" not in seen
     observability = (REFERENCES / "observability.md").read_text(encoding="utf-8")
     assert "A plain `def` dependency runs in a worker thread with a copy of the context" in observability
+
+
+def test_testing_reference_example_runs_against_the_templates(tmp_path: Path) -> None:
+    # The reference's first example, as a reader would use it: the templates copied in as the `app` package.
+    example = next(b for b in _code_blocks(REFERENCES / "testing.md") if b.language == "python")
+    shutil.copytree(TEMPLATES, tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "test_example.py").write_text(example.text, encoding="utf-8")
+    result = subprocess.run(
+        # Only the anyio plugin: loading every installed plugin would triple the run time.
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "anyio",
+            "-W",
+            "error",
+            "test_example.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
