@@ -175,3 +175,25 @@ def test_real_process_over_a_project(tmp_path: Path) -> None:
     result = json.loads(first.stdout)["runs"][0]["results"][0]
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "app/main.py"
     assert (root / ".production-fastapi-cache").is_dir()
+
+
+def test_pre_commit_hooks_point_at_the_real_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The hook file is valid for pre-commit (ids, entry, language) and its entry runs on staged-file lists."""
+    import re
+    import shlex
+
+    text = (Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    entries = re.findall(r"^\s+entry: (.+)$", text, flags=re.MULTILINE)
+    ids = re.findall(r"^- id: (\S+)$", text, flags=re.MULTILINE)
+    assert ids == ["production-fastapi", "production-fastapi-fix"]
+    assert re.findall(r"^\s+language: (\S+)$", text, flags=re.MULTILINE) == ["python", "python"]
+    root = _project(tmp_path)
+    (root / "README.md").write_text("# not python\n")
+    staged = [str(root / "app" / "main.py"), str(root / "README.md"), str(root / "pyproject.toml")]
+    for entry in entries:
+        argv = shlex.split(entry)
+        assert argv[:2] == ["production-fastapi", "review"]
+        code = main(["review", *argv[2:], "--no-cache", "--select", "PF702", *staged])
+        out = capsys.readouterr().out
+        assert code == (0 if "--fix" in argv else 1)  # the fix hook leaves nothing behind
+        assert "PF000" not in out  # README.md and pyproject.toml are skipped, not parsed as Python

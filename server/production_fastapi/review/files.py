@@ -31,14 +31,29 @@ class Discovered:
     origin: Path
 
 
+def _python_shebang(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(200)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
+
+
 def classify(path: Path, text_globs: Sequence[str], *, explicit: bool = False) -> FileKind | None:
-    """Python, a text file some rule reads, or nothing we review. An explicit file defaults to Python."""
+    """Python, a text file some rule reads, or nothing we review.
+
+    A file named explicitly (pre-commit passes every staged file) is also Python when it has a python shebang;
+    anything else (README.md, pyproject.toml with no rule reading it) is skipped, not parsed as Python.
+    """
     name = path.name
     if name.endswith(PYTHON_SUFFIXES):
         return "python"
     if any(fnmatch.fnmatchcase(name, glob) for glob in text_globs):
         return "text"
-    return "python" if explicit else None
+    if explicit and "." not in name and _python_shebang(path):
+        return "python"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
