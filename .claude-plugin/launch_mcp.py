@@ -23,6 +23,7 @@ import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 
 PLUGIN_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "production-fastapi"
@@ -63,7 +64,8 @@ def command(argv: list[str], *, path: str | None = None) -> list[str] | None:
     return None
 
 
-def main() -> int:
+def main() -> NoReturn:
+    """Exit status 1 with a message when nothing can run the server; otherwise this process becomes the server."""
     cmd = command(sys.argv[1:])
     if cmd is None:
         print(
@@ -71,11 +73,10 @@ def main() -> int:
             f"`{Path(sys.executable).name} -m pip install {PACKAGE}`, then restart Claude Code",
             file=sys.stderr,
         )
-        return 1
+        sys.exit(1)
     sys.stderr.flush()
-    os.execv(cmd[0], cmd)
-    return 1  # unreachable: execv replaces this process
+    os.execv(cmd[0], cmd)  # noqa: S606 - a fixed command line (our script, python or uvx), no shell involved
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
