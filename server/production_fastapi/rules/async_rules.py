@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from production_fastapi.rules._helpers import annotation_names, dotted, has_star_kwargs, is_none, keyword, own_nodes
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule
 from production_fastapi.rules.context import FileContext
 
@@ -65,3 +66,566 @@ def blocking_sleep(ctx: FileContext) -> Iterator[Violation]:
         # Only a bare statement can take `await` without changing how the surrounding expression parses.
         statement = isinstance(ctx.parent(call), ast.Expr)
         yield ctx.violation(call, fixable=statement)
+
+
+# --- shared: what a name holds, from the code around it --------------------------------------------------------
+
+
+def _assigned_values(ctx: FileContext, name: str, at: ast.AST) -> list[ast.expr] | None:
+    """Every value assigned to ``name`` in the scope ``at`` sees (its function, else the module).
+
+    None when the name is also bound some way we can't read (loop target, ``with ... as``, parameter without the
+    answer): callers then stay silent.
+    """
+    function = ctx.enclosing_function(at)
+    scopes: list[ast.AST] = [function] if function is not None else []
+    scopes.append(ctx.tree)
+    for scope in scopes:
+        values: list[ast.expr] = []
+        opaque = False
+        nodes = own_nodes(scope) if scope is not ctx.tree else iter(_module_level(ctx.tree))
+        for node in nodes:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                values.append(node.value)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
+                if node.value is not None:
+                    values.append(node.value)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.NamedExpr, ast.AugAssign)):
+                bound = _bound_names(node)
+                opaque = opaque or name in bound
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = scope.args
+            if any(a.arg == name for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]):
+                return None
+        if values or opaque:
+            return None if opaque else values
+    return []
+
+
+def _module_level(tree: ast.Module) -> Iterator[ast.AST]:
+    """Module-level statements, looking into ``if``/``try`` blocks but not into functions or classes."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            children = [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", [])]
+            for handler in getattr(node, "handlers", []):
+                children.extend(handler.body)
+            stack.extend(reversed(children))
+
+
+def _bound_names(node: ast.AST) -> set[str]:
+    targets: list[ast.AST] = []
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+    elif isinstance(node, (ast.NamedExpr, ast.AugAssign)):
+        targets = [node.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _parameter_annotation(ctx: FileContext, name: str, at: ast.AST) -> ast.expr | None:
+    function = ctx.enclosing_function(at)
+    if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = function.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            if arg.arg == name:
+                return arg.annotation
+    return None
+
+
+def _annotation_is(ctx: FileContext, annotation: ast.expr | None, wanted: frozenset[str]) -> bool:
+    return any(ctx.qualified_name(n) in wanted for n in annotation_names(annotation))
+
+
+# --- PF701 ----------------------------------------------------------------------------------------------------
+
+_HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")
+BLOCKING_HTTP = frozenset(
+    {f"requests.{verb}" for verb in _HTTP_VERBS}
+    | {f"httpx.{verb}" for verb in _HTTP_VERBS}
+    | {"httpx.Client", "urllib.request.urlopen", "urllib3.request", "requests.api.request"}
+)
+
+
+@file_rule(
+    code="PF701",
+    name="blocking-http-in-async",
+    severity="error",
+    message="blocking HTTP call inside `async def` stalls the event loop",
+    skill_section="Async",
+    template="lifespan.py",
+    requires=("requests", "httpx", "urllib", "urllib3"),
+    docs=RuleDocs(
+        what_it_does="Flags `requests.*`, `httpx.get/post/...`, `httpx.Client` and `urllib.request.urlopen` called "
+        "directly inside an `async def` (aliases and `httpx2` included). A plain `def` nested inside, or a function "
+        "handed to `asyncio.to_thread`/`run_in_threadpool`, is left alone.",
+        why="An HTTP call waits for the network: hundreds of milliseconds, or the full timeout when the remote "
+        "end is slow. In an `async def` that wait happens on the event loop, so every other request on the worker "
+        "stops too. One slow upstream turns into latency for all endpoints and failing health probes.",
+        example='''\
+import requests
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/weather/{city}")
+async def weather(city: str) -> dict[str, object]:
+    return dict(requests.get(f"https://api.example.com/weather/{city}", timeout=5).json())
+''',
+        use_instead='''\
+import httpx
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+@app.get("/weather/{city}")
+async def weather(city: str, request: Request) -> dict[str, object]:
+    client: httpx.AsyncClient = request.app.state.http
+    response = await client.get(f"https://api.example.com/weather/{city}")
+    return dict(response.json())
+''',
+    ),
+)
+def blocking_http(ctx: FileContext) -> Iterator[Violation]:
+    for call in ctx.calls(*BLOCKING_HTTP):
+        if ctx.in_async_function(call):
+            name = ctx.qualified_name(call.func) or "call"
+            yield ctx.violation(call, f"blocking `{name}()` inside `async def` stalls the event loop: use a shared "
+                                "`httpx.AsyncClient` and `await` it")
+
+
+# --- PF703 ----------------------------------------------------------------------------------------------------
+
+_PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePath"})
+_PATH_IO = frozenset({"read_text", "write_text", "read_bytes", "write_bytes", "open"})
+_PATH_DERIVED_METHODS = frozenset({"resolve", "absolute", "with_name", "with_suffix", "with_stem", "joinpath",
+                                   "expanduser", "relative_to"})
+_PATH_DERIVED_ATTRS = frozenset({"parent"})
+
+
+def _is_path(ctx: FileContext, node: ast.expr, at: ast.AST, depth: int = 0) -> bool:
+    """Whether an expression is a ``pathlib.Path``, as far as the code shows."""
+    if depth > 6:
+        return False
+    if isinstance(node, ast.Call):
+        if ctx.qualified_name(node.func) in _PATH_CLASSES:
+            return True
+        func = node.func
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr in _PATH_DERIVED_METHODS
+            and _is_path(ctx, func.value, at, depth + 1)
+        )
+    if isinstance(node, ast.Attribute) and node.attr in _PATH_DERIVED_ATTRS:
+        return _is_path(ctx, node.value, at, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return _is_path(ctx, node.left, at, depth + 1)
+    if isinstance(node, ast.Name):
+        annotation = _parameter_annotation(ctx, node.id, at)
+        if annotation is not None:
+            return _annotation_is(ctx, annotation, _PATH_CLASSES)
+        values = _assigned_values(ctx, node.id, at)
+        return bool(values) and all(_is_path(ctx, v, v, depth + 1) for v in values or ())
+    return False
+
+
+@file_rule(
+    code="PF703",
+    name="blocking-file-io-in-async",
+    severity="warning",
+    message="blocking file I/O inside `async def`",
+    skill_section="Async",
+    template=None,
+    requires=(),
+    docs=RuleDocs(
+        what_it_does="Flags `open()` and `pathlib.Path` reads and writes (`read_text`, `write_text`, `read_bytes`, "
+        "`write_bytes`, `open`) called directly inside an `async def`. `anyio.Path`, `anyio.open_file` and work "
+        "sent to a thread are left alone.",
+        why="Disk reads look instant on a laptop; on a network volume, a busy node or a large file they take "
+        "milliseconds to seconds, all of it on the event loop, where every other request waits. Read static "
+        "files once at startup, or use `anyio`'s async file API / `asyncio.to_thread` per request.",
+        example='''\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/config")
+async def config() -> dict[str, str]:
+    with open("config.json") as handle:
+        return {"raw": handle.read()}
+''',
+        use_instead='''\
+import anyio
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/config")
+async def config() -> dict[str, str]:
+    async with await anyio.open_file("config.json") as handle:
+        return {"raw": await handle.read()}
+''',
+    ),
+)
+def blocking_file_io(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("open(", "read_", "write_"):
+        return
+    for call in ctx.nodes(ast.Call):
+        if not ctx.in_async_function(call):
+            continue
+        qualified = ctx.qualified_name(call.func)
+        if qualified in ("builtins.open", "io.open"):
+            yield ctx.violation(call, "blocking `open()` inside `async def`: use `anyio.open_file` or a thread")
+        elif (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr in _PATH_IO
+            and _is_path(ctx, call.func.value, call)
+        ):
+            yield ctx.violation(call, f"blocking `Path.{call.func.attr}()` inside `async def`: use `anyio.Path` or "
+                                "a thread")
+
+
+# --- PF704 ----------------------------------------------------------------------------------------------------
+
+BLOCKING_PROCESS = frozenset(
+    {f"subprocess.{name}" for name in ("run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")}
+    | {"os.system", "os.popen", "os.wait", "os.waitpid"}
+)
+
+
+@file_rule(
+    code="PF704",
+    name="blocking-subprocess-in-async",
+    severity="error",
+    message="blocking subprocess call inside `async def`",
+    skill_section="Async",
+    template=None,
+    requires=("subprocess", "os"),
+    docs=RuleDocs(
+        what_it_does="Flags `subprocess.run/call/check_call/check_output`, `os.system` and `os.popen` called "
+        "directly inside an `async def`.",
+        why="These wait for the child process to finish: an image conversion or a shell command can take "
+        "seconds, and the event loop serves nothing else meanwhile. `asyncio.create_subprocess_exec` waits "
+        "without blocking; `asyncio.to_thread` moves an existing call off the loop.",
+        example='''\
+import subprocess
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.post("/thumbnails/{name}")
+async def thumbnail(name: str) -> None:
+    subprocess.run(["convert", name, "-resize", "128x128", f"thumb-{name}"], check=True)
+''',
+        use_instead='''\
+import asyncio
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.post("/thumbnails/{name}")
+async def thumbnail(name: str) -> None:
+    process = await asyncio.create_subprocess_exec("convert", name, "-resize", "128x128", f"thumb-{name}")
+    await process.wait()
+''',
+    ),
+)
+def blocking_subprocess(ctx: FileContext) -> Iterator[Violation]:
+    for call in ctx.calls(*BLOCKING_PROCESS):
+        if ctx.in_async_function(call):
+            name = ctx.qualified_name(call.func)
+            yield ctx.violation(call, f"blocking `{name}()` inside `async def`: use "
+                                "`asyncio.create_subprocess_exec` or `asyncio.to_thread`")
+
+
+# --- PF705 ----------------------------------------------------------------------------------------------------
+
+SYNC_CONNECT = frozenset(
+    {"psycopg2.connect", "sqlite3.connect", "pymysql.connect", "MySQLdb.connect", "psycopg.connect",
+     "mysql.connector.connect", "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"}
+)
+_SYNC_SESSIONS = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session"})
+_SESSIONMAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
+_SESSION_IO = frozenset({"query", "execute", "scalar", "scalars", "get", "commit", "flush", "refresh", "merge",
+                         "exec", "connection", "scalar_one", "delete"})
+_ENGINE_IO = frozenset({"connect", "begin", "execute", "raw_connection"})
+
+
+def _sync_factory(ctx: FileContext, name: str, at: ast.AST) -> str | None:
+    """'sessionmaker' or 'engine' when ``name`` is bound only to a sync sessionmaker or a sync engine."""
+    values = _assigned_values(ctx, name, at)
+    if not values:
+        return None
+    kinds: set[str] = set()
+    for value in values:
+        if not isinstance(value, ast.Call):
+            return None
+        qualified = ctx.qualified_name(value.func)
+        if qualified in _SESSIONMAKERS:
+            class_ = keyword(value, "class_")
+            if class_ is not None and "Async" in (dotted(class_) or "Async"):
+                return None
+            kinds.add("sessionmaker")
+        elif qualified in ("sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"):
+            kinds.add("engine")
+        else:
+            return None
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+@file_rule(
+    code="PF705",
+    name="sync-db-driver-in-async",
+    severity="error",
+    message="synchronous database call inside `async def`",
+    skill_section="Async",
+    template="database.py",
+    requires=("sqlalchemy", "sqlite3", "psycopg2", "psycopg", "pymysql", "MySQLdb", "mysql", "sqlmodel"),
+    docs=RuleDocs(
+        what_it_does="Inside `async def`, flags sync driver connections (`psycopg2.connect`, `sqlite3.connect`, "
+        "`pymysql.connect`...), sync SQLAlchemy engines and sessions (`create_engine`, `Session(...)`, a "
+        "`sessionmaker()` without `AsyncSession`), and queries on a parameter typed as a sync `Session`.",
+        why="A sync driver holds the event loop for the whole round trip to the database: with a 20 ms query, one "
+        "worker serves at most 50 requests per second in total, and a slow query freezes every endpoint. Either "
+        "use the async engine (`create_async_engine`, `AsyncSession`) or declare the endpoint with plain `def` so "
+        "FastAPI runs it in the threadpool.",
+        example='''\
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.db import get_db
+
+app = FastAPI()
+
+
+@app.get("/counts")
+async def counts(db: Annotated[Session, Depends(get_db)]) -> int:
+    return int(db.execute(text("SELECT count(*) FROM users")).scalar_one())
+''',
+        use_instead='''\
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import get_session
+
+app = FastAPI()
+
+
+@app.get("/counts")
+async def counts(session: Annotated[AsyncSession, Depends(get_session)]) -> int:
+    return int((await session.execute(text("SELECT count(*) FROM users"))).scalar_one())
+''',
+    ),
+)
+def sync_db_driver(ctx: FileContext) -> Iterator[Violation]:
+    for call in ctx.nodes(ast.Call):
+        if not ctx.in_async_function(call):
+            continue
+        qualified = ctx.qualified_name(call.func)
+        if qualified in SYNC_CONNECT or qualified in _SYNC_SESSIONS:
+            yield ctx.violation(call, f"synchronous `{qualified}()` inside `async def` blocks the event loop")
+            continue
+        func = call.func
+        if isinstance(func, ast.Name) and _sync_factory(ctx, func.id, call) == "sessionmaker":
+            yield ctx.violation(call, f"`{func.id}()` opens a synchronous session inside `async def`")
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            receiver = func.value.id
+            annotation = _parameter_annotation(ctx, receiver, call)
+            if func.attr in _SESSION_IO and annotation is not None and _annotation_is(ctx, annotation,
+                                                                                      _SYNC_SESSIONS):
+                yield ctx.violation(call, f"`{receiver}.{func.attr}()` on a synchronous `Session` inside "
+                                    "`async def`: use `AsyncSession` or a plain `def` endpoint")
+            elif func.attr in _ENGINE_IO and annotation is None and _sync_factory(ctx, receiver, call) == "engine":
+                yield ctx.violation(call, f"`{receiver}.{func.attr}()` on a synchronous engine inside `async def`")
+
+
+# --- PF706 ----------------------------------------------------------------------------------------------------
+
+_HTTPX_CLIENTS = frozenset({"httpx.AsyncClient", "httpx.Client"})
+_REDIS_CLIENTS = frozenset(
+    {"redis.asyncio.from_url", "redis.asyncio.Redis", "redis.asyncio.Redis.from_url", "redis.asyncio.client.Redis",
+     "redis.asyncio.StrictRedis", "redis.Redis", "redis.Redis.from_url", "redis.from_url", "redis.StrictRedis",
+     "redis.asyncio.ConnectionPool", "redis.ConnectionPool", "redis.asyncio.BlockingConnectionPool"}
+)
+_REQUESTS_CALLS = frozenset(f"requests.{verb}" for verb in ("get", "post", "put", "patch", "delete", "head",
+                                                             "options", "request"))
+
+
+def _no_timeout(ctx: FileContext, value: ast.expr | None) -> bool:
+    """``None``, or ``httpx.Timeout(None)`` with no phase bounded."""
+    if is_none(value):
+        return True
+    if isinstance(value, ast.Call) and ctx.qualified_name(value.func) == "httpx.Timeout":
+        first = value.args[0] if value.args else keyword(value, "timeout")
+        phases = [kw for kw in value.keywords if kw.arg in ("connect", "read", "write", "pool")]
+        return is_none(first) and all(is_none(kw.value) for kw in phases) and len(value.args) <= 1
+    return False
+
+
+def _httpx_client(ctx: FileContext, receiver: ast.expr, at: ast.AST) -> bool:
+    """Whether a receiver is an httpx client: assigned from one, entered with ``async with``, or annotated so."""
+    if ctx.qualified_name(receiver) == "httpx":
+        return True
+    if not isinstance(receiver, ast.Name):
+        return False
+    annotation = _parameter_annotation(ctx, receiver.id, at)
+    if annotation is not None:
+        return _annotation_is(ctx, annotation, _HTTPX_CLIENTS)
+    function = ctx.enclosing_function(at)
+    scope: ast.AST = function if function is not None else ctx.tree
+    for node in ast.walk(scope):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if (
+                    isinstance(item.optional_vars, ast.Name)
+                    and item.optional_vars.id == receiver.id
+                    and isinstance(item.context_expr, ast.Call)
+                    and ctx.qualified_name(item.context_expr.func) in _HTTPX_CLIENTS
+                ):
+                    return True
+    values = _assigned_values(ctx, receiver.id, at)
+    return bool(values) and all(
+        isinstance(v, ast.Call) and ctx.qualified_name(v.func) in _HTTPX_CLIENTS for v in values or ()
+    )
+
+
+@file_rule(
+    code="PF706",
+    name="call-without-timeout",
+    severity="warning",
+    message="outbound call without a timeout",
+    skill_section="Async",
+    template="lifespan.py",
+    requires=("httpx", "redis", "aiohttp", "requests"),
+    docs=RuleDocs(
+        what_it_does="Flags `timeout=None` (or `httpx.Timeout(None)`) on httpx clients and requests, "
+        "`socket_timeout=None` on Redis clients, `aiohttp.ClientSession()` without `timeout=` (its default is "
+        "5 minutes) and `requests` calls without `timeout=` (its default is none at all). httpx's 5-second "
+        "default and redis-py 8's 5-second socket timeout are fine.",
+        why="A dependency that accepts the connection and never answers holds the request, its worker slot and a "
+        "pooled connection forever. Under load the pool empties, every new request waits for a connection, and "
+        "one hung upstream takes the whole service down with it.",
+        example='''\
+import httpx
+
+client = httpx.AsyncClient(timeout=None)
+''',
+        use_instead='''\
+import httpx
+
+client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+''',
+    ),
+)
+def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
+    for call in ctx.nodes(ast.Call):
+        qualified = ctx.qualified_name(call.func)
+        timeout = keyword(call, "timeout")
+        if qualified in _HTTPX_CLIENTS or (qualified or "").startswith("httpx."):
+            if timeout is not None and _no_timeout(ctx, timeout):
+                yield ctx.violation(call, "`timeout=None` disables httpx's timeouts: a hung upstream holds the "
+                                    "request forever")
+        elif qualified in _REDIS_CLIENTS:
+            if is_none(keyword(call, "socket_timeout")):
+                yield ctx.violation(call, "`socket_timeout=None` lets a stalled Redis hold the request forever")
+        elif qualified == "aiohttp.ClientSession":
+            if timeout is None and not has_star_kwargs(call):
+                yield ctx.violation(call, "`aiohttp.ClientSession()` without `timeout=` waits up to 5 minutes")
+        elif qualified in _REQUESTS_CALLS:
+            if timeout is None and not has_star_kwargs(call):
+                yield ctx.violation(call, f"`{qualified}()` without `timeout=` can wait forever")
+            elif is_none(timeout):
+                yield ctx.violation(call, f"`{qualified}(timeout=None)` can wait forever")
+        elif (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr in (*_HTTP_VERBS, "send")
+            and timeout is not None
+            and _no_timeout(ctx, timeout)
+            and _httpx_client(ctx, call.func.value, call)
+        ):
+            yield ctx.violation(call, "`timeout=None` disables the client's timeout for this request")
+
+
+# --- PF707 ----------------------------------------------------------------------------------------------------
+
+_TASK_FACTORIES = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
+_LOOP_GETTERS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.new_event_loop"})
+
+
+@file_rule(
+    code="PF707",
+    name="dangling-task",
+    severity="warning",
+    message="task created and dropped: keep a reference until it finishes",
+    skill_section="Async",
+    template="lifespan.py",
+    requires=("asyncio",),
+    docs=RuleDocs(
+        what_it_does="Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and `loop.create_task(...)` "
+        "used as a bare statement, the returned task discarded. `TaskGroup.create_task` is left alone: the group "
+        "keeps its tasks.",
+        why="The event loop keeps only a weak reference to tasks: a task nobody references can be garbage-"
+        "collected mid-flight and silently vanish. Its exceptions are never retrieved (only a log line at "
+        "collection time), and shutdown doesn't wait for it, so the work is cut off on every deploy.",
+        example='''\
+import asyncio
+
+from fastapi import FastAPI
+
+from app.mail import send_welcome
+
+app = FastAPI()
+
+
+@app.post("/signup")
+async def signup(email: str) -> dict[str, str]:
+    asyncio.create_task(send_welcome(email))
+    return {"status": "ok"}
+''',
+        use_instead='''\
+from fastapi import BackgroundTasks, FastAPI
+
+from app.mail import send_welcome
+
+app = FastAPI()
+
+
+@app.post("/signup")
+async def signup(email: str, tasks: BackgroundTasks) -> dict[str, str]:
+    tasks.add_task(send_welcome, email)
+    return {"status": "ok"}
+''',
+    ),
+)
+def dangling_task(ctx: FileContext) -> Iterator[Violation]:
+    for statement in ctx.nodes(ast.Expr):
+        call = statement.value
+        if not isinstance(call, ast.Call):
+            continue
+        if ctx.qualified_name(call.func) in _TASK_FACTORIES:
+            yield ctx.violation(call)
+            continue
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "create_task" and isinstance(func.value, ast.Name):
+            values = _assigned_values(ctx, func.value.id, call)
+            if values and all(
+                isinstance(v, ast.Call) and ctx.qualified_name(v.func) in _LOOP_GETTERS for v in values
+            ):
+                yield ctx.violation(call)
