@@ -62,7 +62,8 @@ def test_imports_only_its_own_dependencies_and_siblings(path: Path) -> None:
     siblings = {p.stem for p in PYTHON_TEMPLATES}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
-            assert node.level == 1 and node.module in siblings, f"{path.name}: bad relative import {node.module}"
+            assert node.level == 1, f"{path.name}: relative import beyond the package"
+            assert node.module in siblings, f"{path.name}: relative import of unknown module {node.module}"
             continue
         names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
         if isinstance(node, ast.ImportFrom):
