@@ -110,7 +110,9 @@ async def test_review_file_by_path_reports_positions_fix_and_pointers(client: Cl
     assert data["total"] == len(data["findings"])
     assert data["omitted"] == 0
     assert "app/main.py:9:5: PF702 [error]" in text
-    assert text.splitlines()[-1] == data["summary"]
+    assert found["PF702"]["rule_uri"] == "production-fastapi://rules/PF702"
+    assert text.splitlines()[-2] == data["summary"]
+    assert text.splitlines()[-1].startswith("Why each rule matters")
 
 
 async def test_review_file_by_source_matches_the_file(client: Client) -> None:
@@ -129,7 +131,7 @@ async def test_review_file_caps_large_results_and_counts_the_rest(client: Client
     assert data["by_code"] == {"PF702": 30}
     assert [f["line"] for f in data["findings"]] == [5, 6, 7, 8, 9]
     assert "25 left out" in data["summary"]
-    assert len(text.splitlines()) == 6
+    assert len(text.splitlines()) == 7  # five findings, the summary, the pointer to the rule pages
 
 
 @pytest.mark.parametrize(
@@ -154,6 +156,7 @@ async def test_review_file_refuses_bad_arguments_in_one_sentence(
 async def test_review_file_reports_a_syntax_error_as_pf000(client: Client) -> None:
     data, _ = await call_ok(client, "review_file", {"source": "def broken(:\n", "filename": "bad.py"})
     assert [f["code"] for f in data["findings"]] == ["PF000"]
+    assert data["findings"][0]["rule_uri"] is None
 
 
 async def test_review_project_reviews_the_folder_and_writes_nothing(client: Client, workspace: Workspace) -> None:

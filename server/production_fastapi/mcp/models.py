@@ -48,6 +48,7 @@ class ReviewFinding(BaseModel):
     fixable: bool = Field(description="True when `production-fastapi review --fix` can apply the fix")
     skill_section: str | None = Field(description="SKILL.md section that explains the rule")
     template: str | None = Field(description="Template (get_template name) that implements the right pattern")
+    rule_uri: str | None = Field(description="Resource with the rule's reasoning and a corrected example")
 
 
 class ReviewResult(BaseModel):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from production_fastapi.mcp.catalog import RULES_URI, rule_uri
 from production_fastapi.mcp.models import ReviewFinding, ReviewResult
 from production_fastapi.mcp.paths import PathPolicy, PathRefused
 
@@ -90,6 +91,7 @@ def _finding(finding: Finding, path: str) -> ReviewFinding:
         fixable=finding.fixable,
         skill_section=(rule.skill_section or None) if rule is not None else None,
         template=(rule.template or None) if rule is not None else None,
+        rule_uri=rule_uri(rule.code) if rule is not None else None,
     )
 
 
@@ -141,6 +143,8 @@ def review_text(result: ReviewResult) -> str:
         lines.append(f"{f.path}:{f.line}:{f.column}: {f.code} [{f.severity}] {f.message}{suffix}")
     lines.extend(f"not reviewed: {error}" for error in result.errors)
     lines.append(result.summary)
+    if result.findings:
+        lines.append(f"Why each rule matters, with a corrected example: {RULES_URI}/<code>.")
     return "\n".join(lines)
 
 

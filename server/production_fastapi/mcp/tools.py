@@ -55,10 +55,10 @@ def scaffold_service(
     files = sorted(path.relative_to(dest).as_posix() for path in written)
     shown = policy.display(dest)
     steps = [
-        f"cd {shown} && python -m venv .venv && .venv/bin/pip install -e '.[dev]'",
-        "run its tests: .venv/bin/pytest",
-        "start it: .venv/bin/fastapi run (SQLite and in-memory rate limits until DATABASE_URL / REDIS_URL are set)",
-        "review it after changes: review_project",
+        f"cd {shown} && python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'",
+        "cp .env.example .env, then alembic upgrade head and fastapi dev (its README.md has the details)",
+        "pytest, ruff check . and mypy all pass on the generated service; keep them passing",
+        "add routers next to the example one, then run review_project on the folder",
     ]
     return ScaffoldResult(destination=shown, files=files, next_steps=steps)
 
