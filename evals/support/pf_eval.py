@@ -234,7 +234,8 @@ class FakeUpstream:
     """A local HTTP service whose behaviour tests switch at run time; it counts TCP connections it accepts.
 
     Modes: ``ok`` answers ``payload`` as JSON, ``slow`` waits ``delay`` seconds first, ``error`` answers 500 with
-    an internal-looking message.
+    an internal-looking message. ``POST`` bodies are kept in ``posted`` once their response is sent;
+    ``open_connections`` counts connections the client has not closed yet.
     """
 
     def __init__(self, payload: Mapping[str, Any]) -> None:
@@ -242,11 +243,39 @@ class FakeUpstream:
         self.mode = "ok"
         self.delay = 5.0
         self.connections = 0
+        self.open_connections = 0
         self.requests: list[str] = []
+        self.posted: list[bytes] = []
+        self._lock = threading.Lock()
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with upstream._lock:
+                    upstream.open_connections += 1
+
+            def finish(self) -> None:
+                with contextlib.suppress(OSError):
+                    super().finish()
+                with upstream._lock:
+                    upstream.open_connections -= 1
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                upstream.requests.append(self.path)
+                if upstream.mode == "slow":
+                    time.sleep(upstream.delay)
+                with contextlib.suppress(OSError):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                upstream.posted.append(body)
 
             def do_GET(self) -> None:
                 upstream.requests.append(self.path)
