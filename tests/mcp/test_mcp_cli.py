@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from mcp_helpers import console_script
+from mcp_helpers import console_script, free_port
 
 from production_fastapi.cli import CommandError
-from production_fastapi.mcp.cli import parse_bind
+from production_fastapi.mcp.cli import is_loopback, parse_bind
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,30 @@ def test_help_lists_the_options_without_loading_the_sdk() -> None:
     probe = "import sys, production_fastapi.cli as c; c.build_parser(); print('mcp' in sys.modules)"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert loaded.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.8.0.1", True), ("::1", True), ("localhost", True), ("0.0.0.0", False),
+     ("10.0.0.5", False), ("mcp.internal", False)],
+)  # fmt: skip
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.timeout(60)
+def test_a_public_bind_warns_that_there_is_no_authentication(tmp_path: Path) -> None:
+    with subprocess.Popen(
+        [str(console_script()), "mcp", "--http", f"0.0.0.0:{free_port()}", "--allow", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stderr is not None
+            first = process.stderr.readline()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert "without authentication" in first
+    assert str(tmp_path) in first

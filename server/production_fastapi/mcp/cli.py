@@ -16,7 +16,7 @@ from pathlib import Path
 from production_fastapi.cli import EXIT_OK, CommandError
 from production_fastapi.mcp.paths import ALLOW_ENV
 
-__all__ = ["configure", "parse_bind", "run"]
+__all__ = ["configure", "is_loopback", "parse_bind", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +59,16 @@ def parse_bind(value: str) -> tuple[str, int]:
     return host, port
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (a name other than localhost counts as reachable)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _configure_logging(level: str) -> None:
     # Our own handler on stderr before the SDK sets up logging: its basicConfig then leaves the root alone, and
     # nothing ever writes to stdout, which belongs to the protocol on stdio.
@@ -90,5 +100,14 @@ def run(args: argparse.Namespace) -> int:
         anyio.run(server.run_stdio_async)
     else:
         host, port = bind
+        if not is_loopback(host):
+            # The server has no authentication, and the SDK checks Host/Origin headers only on loopback binds.
+            logging.getLogger(__name__).warning(
+                "serving MCP on %s:%d without authentication: whoever reaches it can read and write inside %s; "
+                "bind 127.0.0.1 unless a proxy in front of it authenticates",
+                host,
+                port,
+                policy.describe(),
+            )
         anyio.run(lambda: server.run_streamable_http_async(host=host, port=port))
     return EXIT_OK
