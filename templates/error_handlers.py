@@ -99,6 +99,8 @@ def problem_response(
         # Extensions never overwrite the standard members.
         body.update({key: value for key, value in extensions.items() if key not in body})
     response_headers = dict(headers or {})
+    # The 500 response is sent outside every user middleware, SecurityHeadersMiddleware included.
+    response_headers.setdefault("X-Content-Type-Options", "nosniff")
     if request_id is not None:
         response_headers[REQUEST_ID_HEADER] = request_id
     return ProblemResponse(jsonable_encoder(body), status_code=status, headers=response_headers)

@@ -7,7 +7,8 @@ changed from the environment. Under Kubernetes run one worker per container (the
 replicas; on a VM, start near one worker per core and measure. Keep ``GRACEFUL_TIMEOUT`` below the pod's
 ``terminationGracePeriodSeconds`` (30 s by default) so in-flight requests finish and lifespan shutdown runs before
 the kubelet's SIGKILL. Without gunicorn, run ``uvicorn app.main:app --host 0.0.0.0 --timeout-graceful-shutdown 20``
-(uvicorn waits for in-flight requests forever when that flag is unset).
+(uvicorn waits for in-flight requests forever when that flag is unset) and ``--forwarded-allow-ips`` set to the same
+addresses as ``TRUSTED_PROXIES`` (uvicorn's default trusts 127.0.0.1).
 """
 
 from __future__ import annotations

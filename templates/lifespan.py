@@ -5,7 +5,7 @@ Rules: PF101, PF102, PF103, PF706, PF304
 Adopt: ``create_app`` passes ``lifespan`` to ``FastAPI(lifespan=...)``. Add a resource by creating it inside the
 ``AsyncExitStack`` and registering its close right away: if a later step fails, everything opened so far is still
 closed, newest first. Resources land on ``app.state`` (``app.state.http_client``, ``app.state.session_factory``...)
-and their readiness checks in ``health_checks.readiness_checks(app)``.
+and their readiness checks in ``app.state.readiness_checks`` (a fresh ``ReadinessChecks`` each startup).
 
 Shutdown runs after the server has stopped accepting connections and drained in-flight requests (uvicorn's
 ``timeout_graceful_shutdown``, gunicorn's ``graceful_timeout``), so ``engine.dispose()`` here closes idle pooled
@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from .database import create_engine, create_session_factory, ping
-from .health_checks import readiness_checks
+from .health_checks import ReadinessChecks
 from .rate_limiting import create_rate_limiter
 from .settings import Settings, get_settings
 
@@ -67,7 +67,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = getattr(app.state, "settings", None)
     if not isinstance(settings, Settings):
         settings = get_settings()
-    checks = readiness_checks(app)
+    # A fresh registry per startup: a second lifespan run on the same app (tests do this) must not find the
+    # previous run's checks, bound to resources that are closed now.
+    checks = ReadinessChecks(timeout=settings.health_check_timeout)
+    app.state.readiness_checks = checks
 
     async with AsyncExitStack() as stack:
         engine = create_engine(settings)

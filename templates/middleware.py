@@ -109,12 +109,14 @@ class AccessLogMiddleware:
             return
 
         status_code = 500
+        response_started = False
         start = time.perf_counter()
 
         async def send_and_record(message: Message) -> None:
-            nonlocal status_code
+            nonlocal status_code, response_started
             if message["type"] == "http.response.start":
                 status_code = message["status"]
+                response_started = True
             await send(message)
 
         client = scope.get("client")
@@ -127,7 +129,10 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         except Exception:
-            self.logger.exception("request_failed", status=500, duration_ms=_elapsed_ms(start), **fields)
+            # Before the response started, Starlette will answer 500; after, the client got a truncated response
+            # with the status already sent.
+            status = status_code if response_started else 500
+            self.logger.exception("request_failed", status=status, duration_ms=_elapsed_ms(start), **fields)
             raise
         if scope["path"] in self.quiet_paths and status_code < 400:
             self.logger.debug("request", status=status_code, duration_ms=_elapsed_ms(start), **fields)

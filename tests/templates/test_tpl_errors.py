@@ -131,5 +131,7 @@ async def test_unhandled_error_is_generic_with_request_id_and_no_internals() -> 
     body = assert_problem(response, 500, "/boom")
     assert body["request_id"] == "trace-500"
     assert body["detail"] == "An unexpected error occurred."
+    # Sent from outside the middleware stack, it still carries the header that stops content sniffing.
+    assert response.headers["x-content-type-options"] == "nosniff"
     for leak in ("hunter2", "postgres", "RuntimeError", "Traceback", "File "):
         assert leak not in response.text

@@ -102,3 +102,12 @@ async def test_session_dependency_without_lifespan_explains_itself() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         with pytest.raises(RuntimeError, match="no session factory"):
             await client.get("/answer")
+
+
+@pytest.mark.anyio
+async def test_the_same_app_can_start_twice_with_fresh_checks() -> None:
+    app = tpl("main").create_app(make_settings())
+    for _ in range(2):
+        async with app.router.lifespan_context(app):
+            assert app.state.readiness_checks.names == ["database"]
+            assert await app.state.readiness_checks.run() == {"database": "ok"}

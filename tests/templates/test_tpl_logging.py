@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import structlog
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 from tpl_support import json_lines, make_settings, running_app, tpl
 
 logging_config = tpl("logging_config")
@@ -151,3 +154,28 @@ def test_create_app_picks_console_in_development_and_json_otherwise(capsys: pyte
     assert not console_line.startswith("{")
     # Leave logging pointed at a stream that outlives this test's capture.
     logging_config.configure_logging(stream=io.StringIO())
+
+
+stream_router = APIRouter()
+
+
+@stream_router.get("/stream")
+async def stream() -> Any:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"first chunk\n"
+        raise RuntimeError("upstream vanished")
+
+    return StreamingResponse(chunks())
+
+
+@pytest.mark.anyio
+async def test_a_failure_after_the_response_started_logs_the_status_actually_sent() -> None:
+    logs = io.StringIO()
+    async with running_app(routers=[stream_router], logs=logs) as (_, client):
+        # The status line and first chunk were already sent when the stream failed.
+        response = await client.get("/stream")
+    assert response.status_code == 200
+    assert response.content.startswith(b"first chunk")
+    (record,) = [r for r in json_lines(logs) if r["event"] == "request_failed"]
+    assert record["status"] == 200
+    assert record["exception"][0]["exc_type"] == "RuntimeError"
