@@ -195,6 +195,33 @@ class Settings(BaseSettings):
     ),
 ]
 
+CASES += [
+    (
+        "PF801",
+        "gunicorn-worker-class",
+        """\
+import multiprocessing
+
+from uvicorn.workers import UvicornWorker
+
+bind = "0.0.0.0:8000"
+workers = multiprocessing.cpu_count()
+worker_class = "uvicorn.workers.UvicornWorker"  # the ASGI worker
+fallback = UvicornWorker
+""",
+        """\
+import multiprocessing
+
+from uvicorn_worker import UvicornWorker
+
+bind = "0.0.0.0:8000"
+workers = multiprocessing.cpu_count()
+worker_class = "uvicorn_worker.UvicornWorker"  # the ASGI worker
+fallback = UvicornWorker
+""",
+    ),
+]
+
 # Reported but deliberately not rewritten: the v2 spelling would change behaviour.
 UNFIXABLE: list[tuple[str, str, str]] = [
     (

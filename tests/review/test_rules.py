@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from production_fastapi.rules import Rule, all_rules
+from production_fastapi.rules import Rule, all_rules, get_rule
 from production_fastapi.rules.base import Violation
 from production_fastapi.rules.context import FileContext, ProjectContext, TextContext, module_name_for
 
@@ -53,3 +53,17 @@ def test_metadata_points_somewhere(rule: Rule) -> None:
     assert not rule.message.endswith("."), f"{rule.code}: messages carry no trailing period"
     if rule.fix_title is not None:
         assert rule.fix_title[0].isupper(), f"{rule.code}: a fix title is an action (capitalised imperative)"
+
+
+def test_command_rules_read_continued_lines_and_report_the_first() -> None:
+    script = (
+        "#!/usr/bin/env sh\n"
+        "set -eu\n"
+        "alembic upgrade head && exec python -m uvicorn app.main:app \\\n"
+        "  --host 0.0.0.0 \\\n"
+        "  --port 8000\n"
+    )
+    found = run_rule(get_rule("PF808"), script, "start.sh")
+    assert [v.line for v in found] == [3]
+    bounded = script.replace("--port 8000", "--port 8000 --timeout-graceful-shutdown 20")
+    assert run_rule(get_rule("PF808"), bounded, "start.sh") == []

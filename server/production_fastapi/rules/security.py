@@ -20,8 +20,8 @@ from production_fastapi.rules._helpers import (
     routes,
     string_value,
 )
-from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
-from production_fastapi.rules.context import FileContext, ProjectContext
+from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule, text_rule
+from production_fastapi.rules.context import FileContext, ProjectContext, TextContext
 
 # --- PF001 ----------------------------------------------------------------------------------------------------
 
@@ -307,6 +307,48 @@ def proxy_trusts_everyone(ctx: FileContext) -> Iterator[Violation]:
             isinstance(t, ast.Name) and t.id == "forwarded_allow_ips" for t in statement.targets
         ) and _wildcard(statement.value):
             yield ctx.violation(statement)
+
+
+# --- PF007 ----------------------------------------------------------------------------------------------------
+
+_COMMAND_WILDCARD = re.compile(
+    # `--forwarded-allow-ips=*`, `--forwarded-allow-ips "*"`, exec-form `"--forwarded-allow-ips", "*"`, env files.
+    r"""(--forwarded-allow-ips["']?(?:\s*[=,]\s*|\s+)["']?|FORWARDED_ALLOW_IPS["']?\s*[=:]\s*)["']?\*(?![\w.])"""
+)
+
+
+@text_rule(
+    code="PF007",
+    name="proxy-trusts-everyone-in-command",
+    severity="error",
+    message="`--forwarded-allow-ips=*`: any client can spoof its IP and scheme",
+    skill_section="Deployment",
+    template="gunicorn_conf.py",
+    files=("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile", "Procfile", "*.sh",
+           "*.yaml", "*.yml", "*.env", ".env", "*.toml", "*.ini", "*.conf", "Makefile", "*.service"),
+    docs=RuleDocs(
+        what_it_does="Flags `--forwarded-allow-ips=*` (uvicorn and gunicorn) and `FORWARDED_ALLOW_IPS=*` in "
+        "Dockerfiles, Procfiles, scripts, compose/Kubernetes YAML and env files. PF003 covers Python code.",
+        why="With `*` the server believes `X-Forwarded-For` and `X-Forwarded-Proto` from anyone who can reach it, "
+        "so a client picks its own address: per-IP rate limits and lockouts stop working and audit logs record "
+        "whatever the attacker wrote. List the proxy's own addresses (uvicorn already trusts 127.0.0.1).",
+        example='''\
+web: uvicorn app.main:app --host 0.0.0.0 --port $PORT --forwarded-allow-ips=* --timeout-graceful-shutdown 20
+''',
+        use_instead='''\
+web: uvicorn app.main:app --host 0.0.0.0 --port $PORT --forwarded-allow-ips=10.0.0.5 --timeout-graceful-shutdown 20
+''',
+        example_filename="Procfile",
+    ),
+)
+def proxy_trusts_everyone_in_command(ctx: TextContext) -> Iterator[Violation]:
+    if "*" not in ctx.text:
+        return
+    for number, line in enumerate(ctx.lines, start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        for match in _COMMAND_WILDCARD.finditer(line):
+            yield ctx.violation_at(number, match.start() + 1, match.end() + 1)
 
 
 # --- PF004 ----------------------------------------------------------------------------------------------------
@@ -615,6 +657,7 @@ __all__ = [
     "debug_in_app",
     "error_detail_leak",
     "proxy_trusts_everyone",
+    "proxy_trusts_everyone_in_command",
     "response_leaks_internal_field",
     "secret_with_default",
     "sql_built_from_strings",
