@@ -67,7 +67,10 @@ def _config_for(policy: PathPolicy, start: Path) -> Config:
         except (PathRefused, ConfigError, tomllib.TOMLDecodeError) as exc:
             shown = policy.display(candidate)
             raise ToolError(f"{shown} has an unusable [tool.{TABLE}] table: {str(exc).splitlines()[0]}.") from None
-    return Config(root=start)
+    # No table: the defaults, rooted at the allowed directory holding ``start`` (the project, as the client sees it),
+    # so a file is named app/main.py or tests/test_api.py rather than by its bare name.
+    home = next((allowed for allowed in policy.allowed if start.is_relative_to(allowed)), start)
+    return Config(root=home)
 
 
 def _finding(finding: Finding, path: str) -> ReviewFinding:
@@ -175,7 +178,7 @@ def review_file(
         raise ToolError(str(exc)) from None
     config = _config_for(policy, real.parent)
     # Named relative to its configuration root, as the CLI run from the project root would name it, so
-    # per-file ignores and module names come out the same.
+    # per-file ignores, path-based rules and module names come out the same.
     relative = real.relative_to(config.root).as_posix() if real.is_relative_to(config.root) else real.name
     from production_fastapi.review import review_source
 
