@@ -330,3 +330,12 @@ async def test_allow_list_can_hold_several_folders(workspace: Workspace) -> None
         assert {f["path"] for f in data["findings"]} == {f"{workspace.outside}/svc.py"}
         data, _ = await call_ok(client, "review_file", {"path": "app/main.py"})  # relative to the first folder
         assert {f["path"] for f in data["findings"]} == {f"{workspace.allowed}/app/main.py"}
+
+
+async def test_roots_that_name_no_local_folder_narrow_nothing(server: MCPServer) -> None:
+    async def roots(_: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri="file:///tmp/%00evil"), Root(uri="file://fileserver/share")])
+
+    async with Client(server, list_roots_callback=roots) as client:
+        data, _ = await call_ok(client, "review_file", {"path": "app/main.py"})
+        assert "PF702" in {f["code"] for f in data["findings"]}

@@ -1,8 +1,8 @@
 """The MCP server: the protocol surface (tools, resources, prompt) over ``tools.py`` and the path policy.
 
-Each tool returns a ``CallToolResult`` whose text is what a model reads best (the template itself, ruff-like
-findings) and whose structured content is the tool's output model; returning only the model would put the same
-data in the reply twice, once as escaped JSON, and a template would cost double the tokens.
+Each tool returns a ``CallToolResult`` whose structured content is the tool's output model and whose text is what a
+model reads best: the template file itself, ruff-like finding lines. Returning the bare model would make the SDK
+fill the text with the model as JSON, where a template arrives as one escaped string.
 """
 
 from __future__ import annotations
@@ -66,8 +66,10 @@ def _policy(base: PathPolicy, roots: ListRootsResult | None) -> PathPolicy:
     paths = []
     for root in roots.roots:
         parts = urlsplit(str(root.uri))
-        if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-            paths.append(Path(unquote(parts.path)))
+        path = unquote(parts.path)
+        # A root that is not a local file URI (or hides a NUL byte) cannot name a folder here: it narrows nothing.
+        if parts.scheme == "file" and parts.netloc in ("", "localhost") and path and "\x00" not in path:
+            paths.append(Path(path))
     return base.narrowed(paths) if paths else base
 
 
