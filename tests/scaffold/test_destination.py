@@ -200,3 +200,27 @@ def test_api_raises_scaffold_error(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match="unknown database 'oracle'"):
         generate("orders", tmp_path / "o", database="oracle")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_installed_command_exits_2_with_one_line(tmp_path: Path) -> None:
+    """The same through a real process, as a shell or an agent sees it: no traceback, status 2."""
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "keep.txt").write_text("x", encoding="utf-8")
+    before = snapshot(tmp_path)
+    for argv, expected in [
+        (["orders service"], "invalid project name 'orders service'"),
+        (["orders", "--dest", str(tmp_path / "orders")], "is not empty; pass --force"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "production_fastapi", "scaffold", *argv],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2
+        assert done.stdout == ""
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert expected in done.stderr
+    assert snapshot(tmp_path) == before
