@@ -34,6 +34,8 @@ def plant(ws: Workspace) -> None:
     (a / "dev_link").symlink_to("/dev/zero")
     (a / "evil_link").symlink_to(ws.evil, target_is_directory=True)
     os.mkfifo(a / "fifo.py")
+    (a / "huge.py").write_text("x = 1\n" * 200_000)  # 1.2 MB, over the 1 MB cap
+    (a / "latin1.py").write_bytes("nom = 'caf\u00e9'\n".encode("latin-1"))
 
 
 # Inputs refused by every path-taking tool (read or write).
@@ -76,6 +78,8 @@ ENCODED: dict[str, Attack] = {
 READ_ONLY_EXTRA: dict[str, Attack] = {
     "fifo": lambda ws: "fifo.py",
     "symlink-loop": lambda ws: "loop_a",
+    "over-size-cap": lambda ws: "huge.py",
+    "not-utf8": lambda ws: "latin1.py",
 }
 
 WRITE_EXTRA: dict[str, Attack] = {
