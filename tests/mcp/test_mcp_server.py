@@ -339,3 +339,13 @@ async def test_roots_that_name_no_local_folder_narrow_nothing(server: MCPServer)
     async with Client(server, list_roots_callback=roots) as client:
         data, _ = await call_ok(client, "review_file", {"path": "app/main.py"})
         assert "PF702" in {f["code"] for f in data["findings"]}
+
+
+async def test_review_project_caps_the_list_of_unreadable_files(client: Client, workspace: Workspace) -> None:
+    for index in range(25):
+        (workspace.allowed / "app" / f"legacy_{index:02}.py").write_bytes(b"name = '\xe9'\n")  # Latin-1, not UTF-8
+    data, text = await call_ok(client, "review_project", {"path": "app"})
+    assert len(data["errors"]) == 21
+    assert data["errors"][-1] == "... and 5 more"
+    assert "25 files could not be reviewed" in data["summary"]
+    assert "legacy_00.py is not UTF-8 text" in text

@@ -33,6 +33,7 @@ DEFAULT_LIMIT = 25
 MAX_LIMIT = 200
 # A model pointing review_project at a home folder gets a clear answer instead of a server busy for minutes.
 MAX_PROJECT_FILES = 2000
+MAX_ERRORS = 20
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _DEFAULT_FILENAME = "app/main.py"
 
@@ -117,6 +118,8 @@ def _result(findings: list[ReviewFinding], files_checked: int, errors: list[str]
         summary += f"; showing the {len(shown)} most severe, {len(findings) - len(shown)} left out"
     if errors:
         summary += f"; {_plural(len(errors), 'file')} could not be reviewed"
+        if len(errors) > MAX_ERRORS:
+            errors = [*errors[:MAX_ERRORS], f"... and {len(errors) - MAX_ERRORS} more"]
     return ReviewResult(
         summary=summary + ".",
         files_checked=files_checked,
