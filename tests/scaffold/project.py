@@ -52,7 +52,9 @@ class Project:
         )
 
 
-def install(root: Path, package: str, venv_dir: Path) -> Project:
+def install(root: Path, package: str, venv_dir: Path, *, image: Path | None = None) -> Project:
+    """An editable install with the dev extra; with ``image``, what the Dockerfile does instead: a plain install of
+    the project (no dev tools), and ``image`` (a folder without the source tree) as the working directory."""
     venv.EnvBuilder(with_pip=False).create(venv_dir)
     python = venv_dir / "bin" / "python"
     site = subprocess.run(
@@ -63,11 +65,11 @@ def install(root: Path, package: str, venv_dir: Path) -> Project:
     ).stdout.strip()
     (Path(site) / "_borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     project = Project(root=root, package=package, python=python)
-    done = project.run(
-        "pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--no-build-isolation", "-e", ".[dev]"
-    )
+    target = ["."] if image is not None else ["-e", ".[dev]"]
+    offline = ("--no-index", "--no-build-isolation")
+    done = project.run("pip", "install", "-q", "--disable-pip-version-check", *offline, *target)
     assert done.returncode == 0, f"pip install failed:\n{done.stdout}\n{done.stderr}"
-    return project
+    return project if image is None else Project(root=image, package=package, python=python)
 
 
 @dataclass(slots=True)

@@ -45,6 +45,14 @@ def infra_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return install(root, PACKAGE, tmp_path_factory.mktemp("infra-venv"))
 
 
+@pytest.fixture(scope="module")
+def default_image(default_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The default project installed as the Dockerfile installs it: not editable, run from a folder without source."""
+    return install(
+        default_project.root, PACKAGE, tmp_path_factory.mktemp("image-venv"), image=tmp_path_factory.mktemp("srv")
+    )
+
+
 def assert_passed(done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
 
@@ -198,10 +206,11 @@ def _dockerfile_command(project: Project) -> list[str]:
 
 
 def _check_serving_and_clean_exit(
-    project: Project, command: list[str], port: int, env: dict[str, str], *, exit_codes: set[int]
+    project: Project, command: list[str], port: int, env: dict[str, str], *, exit_codes: set[int], migrate: bool = True
 ) -> None:
-    # As a release would: migrate first, then start the new version.
-    assert_passed(project.run("alembic", "upgrade", "head", env=env))
+    if migrate:
+        # As a release would: migrate first, then start the new version.
+        assert_passed(project.run("alembic", "upgrade", "head", env=env))
     with serve(project, command, port, env) as server:
         live = server.get("/health/live")
         assert live.status_code == 200
@@ -231,13 +240,18 @@ def test_fastapi_run_serves_and_stops_cleanly(default_project: Project, tmp_path
     _check_serving_and_clean_exit(default_project, command, port, env, exit_codes={0, -signal.SIGTERM})
 
 
-def test_gunicorn_with_uvicorn_worker_serves_and_stops_cleanly(default_project: Project, tmp_path: Path) -> None:
+def test_gunicorn_with_uvicorn_worker_serves_and_stops_cleanly(
+    default_project: Project, default_image: Project, tmp_path: Path
+) -> None:
+    """The image's command, on an install like the image's: gunicorn_conf and the app come from the package."""
     command = _dockerfile_command(default_project)
     assert command[0] == "gunicorn"
     assert f"{PACKAGE}.app:app" in command
     port = free_port()
     env = {"PORT": str(port), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}", "WEB_CONCURRENCY": "2"}
-    _check_serving_and_clean_exit(default_project, command, port, env, exit_codes={0})
+    assert_passed(default_project.run("alembic", "upgrade", "head", env=env))
+    assert not list(default_image.root.iterdir()), "the image's working directory holds no source"
+    _check_serving_and_clean_exit(default_image, command, port, env, exit_codes={0}, migrate=False)
 
 
 def test_gunicorn_on_postgres_and_redis(infra_project: Project, fresh_postgres: str, redis_url: str) -> None:
