@@ -32,8 +32,8 @@ _GUNICORN_SETTINGS = frozenset(
 DOCKERFILES = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile")
 COMMAND_FILES = (*DOCKERFILES, "Procfile", "*.sh", "docker-compose*.yml", "docker-compose*.yaml", "compose*.yml",
                  "compose*.yaml")
-CONFIG_FILES = (*COMMAND_FILES, "*.yaml", "*.yml", "*.toml", "*.ini", "*.cfg", "*.conf", "*.env", ".env",
-                "Makefile", "*.service")
+#: Where a worker path or a proxy setting may also hide: Kubernetes manifests, env files.
+CONFIG_FILES = (*COMMAND_FILES, "*.yaml", "*.yml", "*.env", ".env")
 
 
 def _module_assignments(ctx: FileContext) -> dict[str, ast.Assign]:

@@ -325,7 +325,7 @@ _COMMAND_WILDCARD = re.compile(
     skill_section="Deployment",
     template="gunicorn_conf.py",
     files=("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile", "Procfile", "*.sh",
-           "*.yaml", "*.yml", "*.env", ".env", "*.toml", "*.ini", "*.conf", "Makefile", "*.service"),
+           "*.yaml", "*.yml", "*.env", ".env"),
     docs=RuleDocs(
         what_it_does="Flags `--forwarded-allow-ips=*` (uvicorn and gunicorn) and `FORWARDED_ALLOW_IPS=*` in "
         "Dockerfiles, Procfiles, scripts, compose/Kubernetes YAML and env files. PF003 covers Python code.",
