@@ -7,17 +7,21 @@ import os
 from pathlib import Path
 
 from production_fastapi.cli import EXIT_OK, CommandError
+from production_fastapi.scaffold.spec import DATABASES
 
-_DATABASES = ("sqlite", "postgres")
 _DEFAULT_PYTHON = "3.11"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", help="project name, e.g. orders-service (the package becomes orders_service)")
-    parser.add_argument("--dest", type=Path, help="folder to create (default: ./NAME); must be empty or new")
+    parser.add_argument(
+        "name", metavar="NAME", help="project name, e.g. orders-service (the package becomes orders_service)"
+    )
+    parser.add_argument(
+        "--dest", type=Path, metavar="DIR", help="folder to create (default: ./NAME); must be empty or new"
+    )
     parser.add_argument(
         "--database",
-        choices=_DATABASES,
+        choices=DATABASES,
         default="sqlite",
         help="database the project is set up for (default sqlite: runs with no services); "
         "DATABASE_URL picks another at run time",
@@ -29,7 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="set the project up for Redis rate limits and readiness (default: in-memory); REDIS_URL switches it "
         "on at run time",
     )
-    parser.add_argument("--python", default=_DEFAULT_PYTHON, help=f"target Python X.Y (default {_DEFAULT_PYTHON})")
+    parser.add_argument(
+        "--python", default=_DEFAULT_PYTHON, metavar="X.Y", help=f"target Python X.Y (default {_DEFAULT_PYTHON})"
+    )
     parser.add_argument("--force", action="store_true", help="replace the content of a non-empty destination")
 
 
