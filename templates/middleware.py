@@ -8,9 +8,10 @@ is set), proxy headers (only when ``TRUSTED_PROXIES`` is set), request ID, acces
 Request ID sits outside the access log so every access line carries the ID; the body limit sits inside both so a 413
 is logged and tagged.
 
-The body limit here is the app-wide outer guard (``MAX_BODY_SIZE``). For a single route that needs less (or, with a
-higher app limit, more), use FastAPI's own ``max_body_size=`` on the route or router, as the official FastAPI skill
-recommends; both share Starlette's byte counter.
+The body limit here is the app-wide default (``MAX_BODY_SIZE``), placed inside the request ID and access log so its
+413s are tagged and logged. For a route or router that needs another limit, higher or lower, use FastAPI's own
+``max_body_size=`` on it, as the official FastAPI skill recommends: both count on Starlette's one byte counter, and
+the more specific limit wins.
 
 Why not ``BaseHTTPMiddleware`` / ``@app.middleware("http")``: it runs the endpoint in another task, so contextvars
 set inside it don't reach the code around it, and it costs throughput on every request.
@@ -198,12 +199,34 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimitMiddleware:
-    """Reject request bodies over ``max_body_size`` bytes with a 413 problem+json.
+# The application's own http.response.start message, kept in the scope: a 413 start message that is not this very
+# object was sent by Starlette's limiter, which can also replace a response the application had begun.
+_APP_RESPONSE_START = "app.response_start"
 
-    A declared ``Content-Length`` over the limit is refused before the app runs. Everything else (chunked bodies,
-    lying Content-Length) is counted by Starlette's ``RequestBodyLimitMiddleware`` as the app reads it; its 413 is an
-    ``HTTPException`` that the problem+json handler in error_handlers renders.
+
+class _MarkResponseStart:
+    """Innermost helper of BodyLimitMiddleware: remembers which response start the application itself sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_and_mark(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                scope[_APP_RESPONSE_START] = message
+            await send(message)
+
+        await self.app(scope, receive, send_and_mark)
+
+
+class BodyLimitMiddleware:
+    """Limit request bodies app-wide to ``max_body_size`` bytes, answering 413 problem+json.
+
+    Starlette's ``RequestBodyLimitMiddleware`` does the counting, so FastAPI's per-route and per-router
+    ``max_body_size`` share its counter and can raise or lower this default. A declared ``Content-Length`` over the
+    limit is refused on the first read of the body; chunked bodies when the running count passes it. Starlette
+    reports that either as an ``HTTPException`` (rendered by error_handlers) or, when the application answered
+    without reading the body, by sending a plain-text 413 itself: this class swaps that one for problem+json too.
     """
 
     def __init__(self, app: ASGIApp, max_body_size: int) -> None:
@@ -211,24 +234,33 @@ class BodyLimitMiddleware:
             msg = f"max_body_size must be a non-negative number of bytes, got {max_body_size!r}"
             raise ValueError(msg)
         self.max_body_size = max_body_size
-        self.app = RequestBodyLimitMiddleware(app, max_body_size=max_body_size)
+        self.app = RequestBodyLimitMiddleware(_MarkResponseStart(app), max_body_size=max_body_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_size:
-            response = problem_response(
-                status=413,
-                scope_path=scope["path"],
-                request_id=request_id_from_scope(scope),
-                detail=f"The request body is larger than the limit of {self.max_body_size} bytes.",
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        replacing = False
+
+        async def send_problem_for_limiter_413(message: Message) -> None:
+            nonlocal replacing
+            if message["type"] == "http.response.start":
+                if message["status"] == 413 and message is not scope.get(_APP_RESPONSE_START):
+                    replacing = True
+                    response = problem_response(
+                        status=413,
+                        scope_path=scope["path"],
+                        request_id=request_id_from_scope(scope),
+                        detail="The request body is larger than this endpoint accepts.",
+                    )
+                    await response(scope, receive, send)
+                    return
+            elif replacing:
+                return  # the plain-text body of the response we replaced
+            await send(message)
+
+        await self.app(scope, receive, send_problem_for_limiter_413)
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
 from tpl_support import make_settings, running_app, tpl
@@ -28,6 +29,26 @@ async def whoami(request: Request) -> dict[str, str | None]:
 @router.post("/echo-size")
 async def echo_size(request: Request) -> dict[str, int]:
     return {"size": len(await request.body())}
+
+
+@router.post("/tiny", max_body_size=10)
+async def tiny(request: Request) -> dict[str, int]:
+    return {"size": len(await request.body())}
+
+
+@router.post("/upload", max_body_size=8192)
+async def upload(request: Request) -> dict[str, int]:
+    return {"size": len(await request.body())}
+
+
+@router.post("/ignores-body")
+async def ignores_body() -> dict[str, str]:
+    return {"read": "nothing"}
+
+
+@router.post("/own-413")
+async def own_413() -> PlainTextResponse:
+    return PlainTextResponse("quota exceeded", status_code=413)
 
 
 @router.get("/framed")
@@ -162,6 +183,54 @@ async def test_streamed_body_over_limit_without_content_length_is_413_problem() 
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.anyio
+async def test_a_lower_per_route_max_body_size_also_answers_problem_json() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"z" * 8
+
+    async with running_app(routers=[router]) as (_, client):
+        declared = await client.post("/tiny", content=b"x" * 11, headers={"X-Request-ID": "tiny-1"})
+        streamed = await client.post("/tiny", content=chunks())
+        fits = await client.post("/tiny", content=b"x" * 10)
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["title"] == "Content Too Large"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert declared.json()["request_id"] == "tiny-1"
+    assert fits.json() == {"size": 10}
+
+
+@pytest.mark.anyio
+async def test_a_route_can_raise_the_app_wide_limit_like_the_official_skill_says() -> None:
+    async with running_app(make_settings(max_body_size=1024), [router]) as (_, client):
+        within_route_limit = await client.post("/upload", content=b"u" * 4096)
+        over_route_limit = await client.post("/upload", content=b"u" * 8193)
+        elsewhere = await client.post("/echo-size", content=b"u" * 4096)
+    assert within_route_limit.json() == {"size": 4096}
+    assert over_route_limit.status_code == 413
+    assert elsewhere.status_code == 413
+
+
+@pytest.mark.anyio
+async def test_oversized_body_on_an_endpoint_that_never_reads_it_is_still_413_problem() -> None:
+    async with running_app(make_settings(max_body_size=16), [router]) as (_, client):
+        response = await client.post("/ignores-body", content=b"i" * 64, headers={"X-Request-ID": "ign-1"})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == "ign-1"
+    assert "read" not in response.text
+
+
+@pytest.mark.anyio
+async def test_the_applications_own_413_is_left_alone() -> None:
+    async with running_app(routers=[router]) as (_, client):
+        response = await client.post("/own-413", content=b"small")
+    assert response.status_code == 413
+    assert response.text == "quota exceeded"
 
 
 def test_body_limit_refuses_a_negative_or_non_integer_limit() -> None:
