@@ -254,7 +254,10 @@ def test_gunicorn_with_uvicorn_worker_serves_and_stops_cleanly(
     _check_serving_and_clean_exit(default_image, command, port, env, exit_codes={0}, migrate=False)
 
 
-def test_gunicorn_on_postgres_and_redis(infra_project: Project, fresh_postgres: str, redis_url: str) -> None:
+def test_sqlite_default_project_serves_from_postgres_and_redis_by_environment(
+    default_project: Project, fresh_postgres: str, redis_url: str
+) -> None:
+    """No regeneration: DATABASE_URL and REDIS_URL alone move the sqlite-default service to real infrastructure."""
     port = free_port()
     env = {"PORT": str(port), "DATABASE_URL": fresh_postgres, "REDIS_URL": redis_url}
-    _check_serving_and_clean_exit(infra_project, _dockerfile_command(infra_project), port, env, exit_codes={0})
+    _check_serving_and_clean_exit(default_project, _dockerfile_command(default_project), port, env, exit_codes={0})

@@ -25,7 +25,12 @@ _NEGLIGIBLE = frozenset({".DS_Store"})
 
 
 def _umask() -> int:
-    # os.umask can only be read by setting it; restore it at once (the scaffolder runs single-threaded).
+    """The process umask. Linux reports it in /proc; elsewhere os.umask can only read it by setting it, which is
+    briefly visible to other threads (the MCP server may generate from a worker thread), so that is the fallback."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     current = os.umask(0o022)
     os.umask(current)
     return current
