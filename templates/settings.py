@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # Empty means nobody is trusted: the peer address is the client.
     trusted_proxies: Annotated[list[str], NoDecode] = []
 
-    # App-wide ceiling on request bodies; FastAPI's per-route max_body_size can lower it further.
+    # App-wide default limit on request bodies; FastAPI's max_body_size on a route or router raises or lowers it.
     max_body_size: int = Field(default=1_048_576, ge=0)
     # Readiness checks must answer before Kubernetes' default 1 s probe timeout.
     health_check_timeout: float = Field(default=0.8, gt=0, lt=1.0)

@@ -3,7 +3,9 @@ wrong fails here first. Numbers in the test names refer to the rows of FACTS.md'
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import importlib
 import warnings
 from collections.abc import AsyncIterator
@@ -325,3 +327,48 @@ async def test_22_on_event_is_gone_from_starlette_deprecated_in_fastapi_lifespan
 
     async with client_for(with_state) as client:
         assert (await client.get("/")).json() == {"value": "hello"}
+
+
+probe: contextvars.ContextVar[str] = contextvars.ContextVar("probe", default="unset")
+
+
+async def set_probe_endpoint(request: Request) -> JSONResponse:
+    probe.set("set by endpoint")
+    return JSONResponse({})
+
+
+@pytest.mark.anyio
+async def test_10_base_http_middleware_runs_the_endpoint_in_another_task_pure_asgi_does_not() -> None:
+    from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    seen: dict[str, str] = {}
+
+    class Base(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            response = await call_next(request)
+            seen["base"] = probe.get()
+            return response
+
+    class Pure:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await self.app(scope, receive, send)
+            if scope["type"] == "http":
+                seen["pure"] = probe.get()
+
+    for name, middleware in (("base", Base), ("pure", Pure)):
+        app = Starlette(routes=[Route("/", set_probe_endpoint)])
+        app.add_middleware(middleware)
+        context = contextvars.copy_context()
+
+        async def call(app: Starlette = app) -> None:
+            async with client_for(app) as client:
+                await client.get("/")
+
+        await context.run(asyncio.create_task, call())
+        assert name in seen
+    assert seen == {"base": "unset", "pure": "set by endpoint"}
