@@ -14,7 +14,8 @@ header named ``X_FORWARDED_FOR``, which a client can send at will: don't key on 
 
 In memory, limits are per process: with N workers a client gets N times the limit. Set ``REDIS_URL`` to share them.
 When Redis is unreachable the limiter fails open by default (requests pass; a warning is logged): an outage of the
-limiter should not become an outage of the API. Set ``RATE_LIMIT_FAIL_OPEN=false`` to answer 503 instead.
+limiter should not become an outage of the API. Set ``RATE_LIMIT_FAIL_OPEN=false`` to answer 503 instead. Either way
+it leaves Redis alone for 5 s after a failure, so a hung Redis costs one request ``REDIS_TIMEOUT``, not every one.
 """
 
 from __future__ import annotations
@@ -59,30 +60,52 @@ class RateLimitUnavailableError(AppError):
 
 
 class Limiter:
-    """A ``limits`` strategy over one storage, plus the fail-open/closed policy for storage outages."""
+    """A ``limits`` strategy over one storage, plus the fail-open/closed policy for storage outages.
 
-    def __init__(self, storage: Storage, *, strategy: str = "moving-window", fail_open: bool = True) -> None:
+    After a storage error the limiter stops asking the storage for ``outage_backoff`` seconds and applies the policy
+    straight away: a hung Redis would otherwise add its full timeout to every request, and log every one of them.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        strategy: str = "moving-window",
+        fail_open: bool = True,
+        outage_backoff: float = 5.0,
+    ) -> None:
         if strategy not in _STRATEGIES:
             msg = f"unknown rate-limit strategy {strategy!r}; choose one of {', '.join(_STRATEGIES)}"
+            raise ValueError(msg)
+        if outage_backoff < 0:
+            msg = f"outage_backoff must be zero or more seconds, got {outage_backoff}"
             raise ValueError(msg)
         self.storage = storage
         self.strategy = _STRATEGIES[strategy](storage)
         self.fail_open = fail_open
+        self.outage_backoff = outage_backoff
+        self._skip_storage_until = 0.0
 
     async def check(self, item: RateLimitItem, *identifiers: str) -> None:
         """Count one hit; raise ``RateLimitExceededError`` (429) when over the limit."""
+        if time.monotonic() < self._skip_storage_until:
+            self._storage_unavailable()
+            return
         try:
             allowed = await self.strategy.hit(item, *identifiers)
             if allowed:
                 return
             stats = await self.strategy.get_window_stats(item, *identifiers)
         except StorageError:
-            logger.warning("rate_limit_storage_unavailable", fail_open=self.fail_open, exc_info=True)
-            if self.fail_open:
-                return
-            raise RateLimitUnavailableError(
-                "Rate limiting is temporarily unavailable; retry shortly.", headers={"Retry-After": "1"}
-            ) from None
+            self._skip_storage_until = time.monotonic() + self.outage_backoff
+            logger.warning(
+                "rate_limit_storage_unavailable",
+                fail_open=self.fail_open,
+                retry_storage_in_s=self.outage_backoff,
+                exc_info=True,
+            )
+            self._storage_unavailable()
+            return
         # At least 1: "Retry-After: 0" invites an immediate retry that would be refused again.
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimitExceededError(
@@ -92,6 +115,15 @@ class Limiter:
                 "RateLimit-Limit": str(item.amount),
                 "RateLimit-Remaining": str(max(0, stats.remaining)),
             },
+        )
+
+    def _storage_unavailable(self) -> None:
+        """Fail open (return: the request goes through) or closed (503) while the storage is down."""
+        if self.fail_open:
+            return
+        retry_after = max(1, math.ceil(self._skip_storage_until - time.monotonic()))
+        raise RateLimitUnavailableError(
+            "Rate limiting is temporarily unavailable; retry shortly.", headers={"Retry-After": str(retry_after)}
         )
 
 

@@ -55,7 +55,8 @@ class Settings(BaseSettings):
 
     # None means in-memory rate limits (per process) and no Redis readiness check.
     redis_url: SecretStr | None = None
-    redis_timeout: float = Field(default=2.0, gt=0, le=30)
+    # Seconds to connect and per command: Redis on the same network answers in milliseconds.
+    redis_timeout: float = Field(default=1.0, gt=0, le=30)
 
     # Comma-separated in the environment: CORS_ORIGINS=https://app.example.com,https://admin.example.com
     # NoDecode stops pydantic-settings from parsing the value as JSON, which would crash on "a,b".

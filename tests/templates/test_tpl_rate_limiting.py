@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 import time
 
 import pytest
@@ -129,8 +130,28 @@ async def test_redis_down_follows_the_fail_open_setting(fail_open: bool, expecte
     assert response.status_code == expected
     if expected == 503:
         assert response.headers["content-type"] == "application/problem+json"
-        assert response.headers["retry-after"] == "1"
+        assert 1 <= int(response.headers["retry-after"]) <= 5  # until the limiter asks Redis again
         assert "127.0.0.1" not in response.text
+
+
+@pytest.mark.anyio
+async def test_a_hung_redis_costs_one_timeout_then_the_policy_applies_at_once() -> None:
+    with socket.socket() as blackhole:  # accepts connections, never answers
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(16)
+        port = blackhole.getsockname()[1]
+        settings = make_settings(redis_url=f"redis://127.0.0.1:{port}/0", rate_limit_fail_open=False, redis_timeout=0.4)
+        async with running_app(settings, [router]) as (_, client):
+            started = time.perf_counter()
+            first = await client.post("/login")
+            first_took = time.perf_counter() - started
+            started = time.perf_counter()
+            second = await client.post("/login")
+            second_took = time.perf_counter() - started
+    assert (first.status_code, second.status_code) == (503, 503)
+    assert 0.3 < first_took < 1.5
+    assert second_took < 0.2
+    assert 1 <= int(second.headers["retry-after"]) <= 5
 
 
 def test_an_invalid_limit_fails_at_definition_time() -> None:
