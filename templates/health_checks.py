@@ -2,14 +2,14 @@
 
 Rules: PF301, PF302, PF303, PF304, PF005
 
-Adopt: include ``router`` in the app (``create_app`` does) and register one check per dependency in lifespan
-(``lifespan.py`` does, for the database and Redis) with ``readiness_checks(app).add("name", ping)``, where ``ping``
-is an async callable that raises when the dependency is unusable. Point the liveness probe at ``/health/live`` (a
-failing liveness probe restarts the pod, so it must not fail because the database is down) and the readiness probe
-at ``/health/ready`` (failing it only takes the pod out of the load balancer). Every check runs concurrently under
-``HEALTH_CHECK_TIMEOUT`` (0.8 s by default), below Kubernetes' default 1 s probe timeout, so a hung dependency
-yields a 503 instead of a probe timeout. The 503 names the failed checks; the exception text (hostnames, DSNs) goes
-to the log, not to this unauthenticated endpoint.
+Adopt: include ``router`` in the app (``create_app`` does) and register one check per dependency in lifespan, next
+to the resource, with ``checks.add("name", ping)`` (``lifespan.py`` does it for the database and Redis), where
+``ping`` is an async callable that raises when the dependency is unusable. Point the liveness probe at
+``/health/live`` (a failing liveness probe restarts the pod, so it must not fail because the database is down) and
+the readiness probe at ``/health/ready`` (failing it only takes the pod out of the load balancer). Every check runs
+concurrently under ``HEALTH_CHECK_TIMEOUT`` (0.8 s by default), below Kubernetes' default 1 s probe timeout, so a
+hung dependency yields a 503 instead of a probe timeout. The 503 names the failed checks; the exception text
+(hostnames, DSNs) goes to the log, not to this unauthenticated endpoint.
 """
 
 from __future__ import annotations
@@ -89,8 +89,12 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/live")
-def live() -> HealthStatus:
-    """The process is up and serving; deliberately checks nothing else."""
+async def live() -> HealthStatus:
+    """The process is up and serving; deliberately checks nothing else.
+
+    ``async def`` on purpose: it answers from the event loop, so it fails exactly when the loop is stuck, and a
+    saturated thread pool (busy with someone's blocking handlers) cannot get the pod restarted.
+    """
     return HealthStatus(status="ok")
 
 

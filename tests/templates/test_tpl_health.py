@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
+import anyio.to_thread
 import pytest
 from conftest import free_port
+from fastapi import APIRouter
 from tpl_support import make_settings, running_app, tpl
 
 health_checks = tpl("health_checks")
@@ -143,3 +146,32 @@ def test_readiness_checks_reject_bad_configuration() -> None:
 def test_settings_refuse_a_health_timeout_at_or_above_one_second() -> None:
     with pytest.raises(ValueError, match="health_check_timeout"):
         make_settings(health_check_timeout=1.0)
+
+
+release = threading.Event()
+blocking_router = APIRouter()
+
+
+@blocking_router.get("/blocking")
+def blocking() -> dict[str, str]:
+    release.wait(timeout=5)
+    return {}
+
+
+@pytest.mark.anyio
+async def test_liveness_answers_while_the_thread_pool_is_exhausted() -> None:
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    original = limiter.total_tokens
+    release.clear()
+    async with running_app(routers=[blocking_router]) as (_, client):
+        limiter.total_tokens = 1
+        try:
+            stuck = asyncio.create_task(client.get("/blocking"))
+            await asyncio.sleep(0.1)  # the only worker thread is now parked in the handler
+            live = await asyncio.wait_for(client.get("/health/live"), timeout=1)
+            assert not stuck.done()
+        finally:
+            release.set()
+            limiter.total_tokens = original
+        assert (await stuck).status_code == 200
+    assert live.status_code == 200
