@@ -176,9 +176,10 @@ def rate_limit(
         if not isinstance(limiter, Limiter):
             msg = "no rate limiter on app.state: create the app with main.create_app() so lifespan sets it up"
             raise RuntimeError(msg)
-        # Each route counts separately unless routes share a scope name (e.g. all login endpoints).
+        # Each route (method and path template, so /orders/1 and /orders/2 share one) counts separately, unless
+        # routes share a scope name (e.g. every login endpoint).
         route_path = getattr(request.scope.get("route"), "path", None)
-        namespace = scope or (route_path if isinstance(route_path, str) else request.url.path)
+        namespace = scope or f"{request.method} {route_path if isinstance(route_path, str) else request.url.path}"
         await limiter.check(item, namespace, key(request))
 
     return dependency

@@ -162,3 +162,26 @@ def test_an_invalid_limit_fails_at_definition_time() -> None:
 def test_an_unknown_strategy_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown rate-limit strategy"):
         rate_limiting.Limiter(rate_limiting.MemoryStorage(), strategy="leaky")
+
+
+item_router = APIRouter()
+
+
+@item_router.get("/items/{item_id}", dependencies=[Depends(rate_limiting.rate_limit("2/minute"))])
+async def read_item(item_id: int) -> dict[str, int]:
+    return {"id": item_id}
+
+
+@item_router.delete("/items/{item_id}", dependencies=[Depends(rate_limiting.rate_limit("2/minute"))])
+async def delete_item(item_id: int) -> dict[str, int]:
+    return {"id": item_id}
+
+
+@pytest.mark.anyio
+async def test_a_route_counts_by_its_path_template_and_method() -> None:
+    async with running_app(routers=[item_router]) as (_, client):
+        reads = [(await client.get(f"/items/{n}")).status_code for n in range(3)]
+        deletes = [(await client.delete(f"/items/{n}")).status_code for n in range(2)]
+    # Different ids do not reset the budget; another method on the same path has its own.
+    assert reads == [200, 200, 429]
+    assert deletes == [200, 200]
