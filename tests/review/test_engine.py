@@ -384,3 +384,19 @@ def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch: pyt
     poisoned = [f for f in report.findings if f.path.endswith("poison.py")]
     assert [(f.code, "crashed" in f.message) for f in poisoned] == [("PF000", True)]
     assert sum(1 for f in report.findings if f.code == "PF702") == 60
+
+
+def test_projects_run_in_parallel_with_the_same_results(tmp_path: Path) -> None:
+    """Three projects, project rules included: one job per project, the same findings as in process."""
+    for project in ("alpha", "beta", "gamma"):
+        root = tmp_path / project
+        _write(root, "pyproject.toml", f'[project]\nname = "{project}"\n')
+        _write(root, "app/main.py", "from fastapi import FastAPI\n\napp = FastAPI()\n")
+        for i in range(20):
+            _write(root, f"app/m{i:02d}.py")
+    serial = review_paths([tmp_path], cache=False, jobs=1)
+    parallel = review_paths([tmp_path], cache=False, jobs=2)
+    assert parallel.findings == serial.findings
+    assert parallel.errors == serial.errors == []
+    assert sum(1 for f in serial.findings if f.code == "PF301") == 3
+    assert sum(1 for f in serial.findings if f.code == "PF702") == 60

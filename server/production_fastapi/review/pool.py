@@ -1,7 +1,9 @@
 """Checking many files: in worker processes, so a run uses every core and a crash of the native parser on one file
 (a segfault in a C extension, the OOM killer) costs that file a PF000 finding instead of the whole run.
 
-Small runs stay in process: starting workers costs more than checking a handful of files.
+Work is cut into jobs: the files of one project form one job that also runs the project-wide rules on the trees it
+parsed (so no file is parsed twice); files under no project rule are cut into balanced chunks. Small runs stay in
+process: starting workers costs more than checking a handful of files.
 """
 
 from __future__ import annotations
@@ -10,15 +12,16 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
-from production_fastapi.review.engine import FileOutcome, check_python, check_text, parse_error
+from production_fastapi.review.engine import FileOutcome, check_project, check_python, check_text, parse_error
 from production_fastapi.review.source import Unreadable, decode_python, decode_text
 from production_fastapi.rules import all_rules
 from production_fastapi.rules.base import Rule
+from production_fastapi.rules.context import FileContext
 
-__all__ = ["PARALLEL_THRESHOLD", "Task", "check_task", "run_tasks"]
+__all__ = ["PARALLEL_THRESHOLD", "Job", "JobResult", "Task", "check_task", "chunk_tasks", "run_job", "run_jobs"]
 
 #: Below this many files a run stays in one process.
 PARALLEL_THRESHOLD = 48
@@ -29,7 +32,11 @@ _CHUNK_FILES = 64
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One file to check: everything a worker needs, as plain picklable data."""
+    """One file: everything a worker needs, as plain picklable data.
+
+    ``check`` False means the file's own results are already known (cached) and it is here only so project rules
+    can see it.
+    """
 
     path: str
     data: bytes
@@ -37,6 +44,27 @@ class Task:
     codes: tuple[str, ...]
     max_file_size: int
     module: str | None
+    check: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Files checked together in one process. When ``project_codes`` is set the files are one project and the
+    job also runs those project rules, on the trees it has just parsed: each file is parsed once per run."""
+
+    tasks: tuple[Task, ...]
+    project_codes: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return sum(len(task.data) for task in self.tasks)
+
+
+@dataclass(slots=True)
+class JobResult:
+    #: One per task; None for tasks that were only context (``check`` False).
+    outcomes: list[FileOutcome | None]
+    project: FileOutcome | None = None
 
 
 @cache
@@ -45,74 +73,125 @@ def _rules(codes: tuple[str, ...]) -> tuple[Rule, ...]:
     return tuple(rule for rule in all_rules() if rule.code in wanted)
 
 
-def check_task(task: Task) -> FileOutcome:
+def check_task(task: Task) -> tuple[FileOutcome, FileContext | None]:
     """Decode and check one file; every failure becomes a finding or an internal error, never an exception."""
-    rules = _rules(task.codes)
+    rules = _rules(task.codes) if task.check else ()
     if task.kind == "text":
         text = decode_text(task.data, task.max_file_size)
         if isinstance(text, Unreadable):
-            return FileOutcome([parse_error(task.path, text.message, text.line, text.column)])
-        return check_text(task.path, text, rules)
+            return FileOutcome([parse_error(task.path, text.message, text.line, text.column)]), None
+        return check_text(task.path, text, rules), None
     source = decode_python(task.data, task.max_file_size)
     if isinstance(source, Unreadable):
-        return FileOutcome([parse_error(task.path, source.message, source.line, source.column)])
-    outcome, _ = check_python(task.path, source, rules, task.module)
-    return outcome
+        return FileOutcome([parse_error(task.path, source.message, source.line, source.column)]), None
+    return check_python(task.path, source, rules, task.module)
 
 
-def _check_chunk(tasks: Sequence[Task]) -> list[FileOutcome]:
-    return [check_task(task) for task in tasks]
-
-
-def _chunks(indexed: Sequence[int], tasks: Sequence[Task]) -> Iterator[list[int]]:
-    chunk: list[int] = []
-    size = 0
-    for index in indexed:
-        chunk.append(index)
-        size += len(tasks[index].data)
-        if size >= _CHUNK_BYTES or len(chunk) >= _CHUNK_FILES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
+def run_job(job: Job) -> JobResult:
+    """Check a job's files, then its project rules over the files their gates let in."""
+    project_rules = _rules(job.project_codes)
+    gates = [frozenset(rule.requires) for rule in project_rules]
+    everything = any(not gate for gate in gates)
+    contexts: list[FileContext] = []
+    outcomes: list[FileOutcome | None] = []
+    for task in job.tasks:
+        outcome, ctx = check_task(task)
+        outcomes.append(outcome if task.check else None)
+        if ctx is None or not project_rules:
+            continue
+        modules = ctx.import_map.modules
+        if everything or any(not gate.isdisjoint(modules) for gate in gates):
+            contexts.append(ctx)
+    if not project_rules:
+        return JobResult(outcomes)
+    allowed = {task.path: frozenset(task.codes) for task in job.tasks}
+    return JobResult(outcomes, check_project(contexts, project_rules, allowed=allowed))
 
 
 def _crashed(task: Task) -> FileOutcome:
     return FileOutcome([parse_error(task.path, "the parser crashed on this file (worker process died); not reviewed")])
 
 
-def _run_pool(tasks: Sequence[Task], indexes: Sequence[int], jobs: int, chunked: bool) -> dict[int, FileOutcome]:
-    """Run the given tasks in a pool; return the outcomes that finished (a dead worker loses its futures)."""
-    done: dict[int, FileOutcome] = {}
-    groups = list(_chunks(indexes, tasks)) if chunked else [[i] for i in indexes]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures: list[tuple[list[int], Future[list[FileOutcome]]]] = [
-            (group, pool.submit(_check_chunk, [tasks[i] for i in group])) for group in groups
-        ]
-        for group, future in futures:
+def _run_pool(jobs: Sequence[Job], workers: int) -> dict[int, JobResult]:
+    """Run jobs in a pool, largest first; return those that finished (a dead worker loses its futures)."""
+    done: dict[int, JobResult] = {}
+    order = sorted(range(len(jobs)), key=lambda i: jobs[i].size, reverse=True)
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        futures: list[tuple[int, Future[JobResult]]] = [(i, pool.submit(run_job, jobs[i])) for i in order]
+        for index, future in futures:
             try:
-                outcomes = future.result()
+                done[index] = future.result()
             except BrokenProcessPool:
                 continue
-            done.update(zip(group, outcomes, strict=True))
     return done
 
 
-def run_tasks(tasks: Sequence[Task], *, jobs: int) -> list[FileOutcome]:
-    """Check every task, in order. With ``jobs > 1`` and enough files, in a process pool with crash isolation:
-    when a worker dies, the unfinished files are retried one per process, and the file that kills its process
-    again gets a PF000 finding."""
-    if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        return [check_task(task) for task in tasks]
-    jobs = min(jobs, os.cpu_count() or 1, len(tasks))
-    results = _run_pool(tasks, range(len(tasks)), jobs, chunked=True)
-    missing = [i for i in range(len(tasks)) if i not in results]
-    if missing:
-        # Some worker died. Retry the unfinished files each alone, so one bad file cannot take others down.
-        retried = _run_pool(tasks, missing, jobs, chunked=False)
-        results.update(retried)
-        for index in missing:
-            if index not in retried:
-                alone = _run_pool(tasks, [index], 1, chunked=False)
-                results[index] = alone.get(index) or _crashed(tasks[index])
-    return [results[i] for i in range(len(tasks))]
+def _isolate(tasks: Sequence[Task]) -> dict[int, JobResult | None]:
+    """Check each task alone, one after another in a one-worker pool; a task that kills the worker maps to None
+    and a fresh worker takes the rest. Costs one pool per crashing file, and runs only after a crash."""
+    results: dict[int, JobResult | None] = {}
+    index = 0
+    while index < len(tasks):
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            while index < len(tasks):
+                try:
+                    results[index] = pool.submit(run_job, Job((tasks[index],))).result()
+                except BrokenProcessPool:
+                    results[index] = None
+                    index += 1
+                    break
+                index += 1
+    return results
+
+
+def _recover(job: Job) -> JobResult:
+    """A worker died on this job: find the file(s) that kill it, then rerun the project rules without them."""
+    isolated = _isolate(job.tasks)
+    poisoned = {index for index, result in isolated.items() if result is None}
+    outcomes: list[FileOutcome | None] = []
+    for index, task in enumerate(job.tasks):
+        result = isolated[index]
+        if not task.check:
+            outcomes.append(None)
+        elif result is None:
+            outcomes.append(_crashed(task))
+        else:
+            outcomes.append(result.outcomes[0])
+    project: FileOutcome | None = None
+    if job.project_codes:
+        survivors = tuple(replace(t, check=False) for i, t in enumerate(job.tasks) if i not in poisoned)
+        rerun = _run_pool([Job(survivors, job.project_codes)], 1).get(0)
+        project = rerun.project if rerun is not None else None
+    return JobResult(outcomes, project)
+
+
+def run_jobs(jobs: Sequence[Job], *, workers: int) -> list[JobResult]:
+    """Run every job, in order of the input. In worker processes when there is enough work and more than one job
+    (crash isolation included); in this process otherwise."""
+    files = sum(sum(1 for t in job.tasks if t.check) for job in jobs)
+    if workers <= 1 or len(jobs) < 2 or files < PARALLEL_THRESHOLD:
+        return [run_job(job) for job in jobs]
+    workers = min(workers, os.cpu_count() or 1)
+    results = _run_pool(jobs, workers)
+    for index, job in enumerate(jobs):
+        if index not in results:
+            results[index] = _recover(job)
+    return [results[i] for i in range(len(jobs))]
+
+
+def chunk_tasks(tasks: Sequence[Task], workers: int) -> Iterator[Job]:
+    """Split files with no project rules into jobs: about four per worker so the cores stay balanced, each small
+    enough to bound what a crash retries and large enough to amortise the round trip."""
+    if not tasks:
+        return
+    per_job = max(1, min(_CHUNK_FILES, -(-len(tasks) // (max(workers, 1) * 4))))
+    chunk: list[Task] = []
+    size = 0
+    for task in tasks:
+        chunk.append(task)
+        size += len(task.data)
+        if size >= _CHUNK_BYTES or len(chunk) >= per_job:
+            yield Job(tuple(chunk))
+            chunk, size = [], 0
+    if chunk:
+        yield Job(tuple(chunk))

@@ -16,15 +16,15 @@ from pathlib import Path
 from production_fastapi.review.api import rules_for
 from production_fastapi.review.cache import Cache, content_key
 from production_fastapi.review.config import Config
-from production_fastapi.review.engine import FileOutcome, check_project, check_python
+from production_fastapi.review.engine import FileOutcome
 from production_fastapi.review.files import ConfigLookup, Discovered, discover
 from production_fastapi.review.findings import Finding, Report
 from production_fastapi.review.fixing import fix_loop
-from production_fastapi.review.pool import Task, run_tasks
+from production_fastapi.review.pool import Job, Task, chunk_tasks, run_jobs
 from production_fastapi.review.source import Unreadable, decode_python
 from production_fastapi.rules import all_rules
 from production_fastapi.rules.base import Rule
-from production_fastapi.rules.context import FileContext, module_name_for
+from production_fastapi.rules.context import module_name_for
 
 __all__ = ["Runner"]
 
@@ -80,16 +80,14 @@ class Runner:
         report.files_checked = len(files)
         caches = self._load_caches(files)
         pending = self._read_and_probe(files, caches, report)
-        self._check(pending, report)
-        for cache in caches.values():
-            for file in files:
-                if file.outcome is not None and file.key and caches.get(file.config.root) is cache:
-                    cache.put(file.key, file.outcome)
-        project_findings = self._projects(files, caches, report)
+        project_findings = self._check(files, pending, caches, report)
         for file in files:
             if file.outcome is not None:
                 report.findings.extend(file.outcome.findings)
                 report.errors.extend(file.outcome.internal_errors)
+                cache = caches.get(file.config.root)
+                if cache is not None and file.key and any(file is p for p in pending):
+                    cache.put(file.key, file.outcome)
         report.findings.extend(project_findings)
         for cache in caches.values():
             cache.save()
@@ -127,20 +125,80 @@ class Runner:
                 pending.append(file)
         return pending
 
-    def _check(self, pending: Sequence[_File], report: Report) -> None:
-        tasks = [
-            Task(
-                path=file.display,
-                data=file.data or b"",
-                kind=file.item.kind,
-                codes=tuple(rule.code for rule in file.rules),
-                max_file_size=file.config.max_file_size,
-                module=self._module_of(file),
-            )
-            for file in pending
-        ]
-        for file, outcome in zip(pending, run_tasks(tasks, jobs=self._jobs), strict=True):
-            file.outcome = outcome
+    def _task(self, file: _File, *, check: bool) -> Task:
+        return Task(
+            path=file.display,
+            data=file.data or b"",
+            kind=file.item.kind,
+            codes=tuple(rule.code for rule in file.rules),
+            max_file_size=file.config.max_file_size,
+            module=self._module_of(file),
+            check=check,
+        )
+
+    def _check(
+        self, files: Sequence[_File], pending: Sequence[_File], caches: dict[Path, Cache], report: Report
+    ) -> list[Finding]:
+        """Plan the jobs (one per project with project rules to run, chunks for the rest), run them, and return
+        the project rules' findings (cached ones included)."""
+        pending_ids = {id(f) for f in pending}
+        by_root: dict[Path, list[_File]] = {}
+        for file in files:
+            if file.data is not None:
+                by_root.setdefault(file.config.root, []).append(file)
+        jobs: list[Job] = []
+        job_files: list[list[_File]] = []
+        project_keys: list[tuple[Cache | None, str]] = []
+        loose: list[_File] = []
+        findings: list[Finding] = []
+        for root, members in by_root.items():
+            python = [f for f in members if f.item.kind == "python"]
+            codes = sorted({r.code for f in python for r in f.rules if r.kind == "project"})
+            if not codes or not python:
+                loose.extend(f for f in members if id(f) in pending_ids)
+                continue
+            cache = caches.get(root)
+            key = ""
+            if cache is not None:
+                # Any change to any of the project's Python files (or to the rules or config) re-runs its rules.
+                key = content_key("<project>", "\0".join(sorted(f.key for f in python)).encode(), ())
+                cached = cache.get(key) if python and all(f.key for f in python) else None
+                if cached is not None:
+                    findings.extend(cached.findings)
+                    loose.extend(f for f in members if id(f) in pending_ids)
+                    continue
+            loose.extend(f for f in members if f.item.kind != "python" and id(f) in pending_ids)
+            chosen = [f for f in python if id(f) in pending_ids or self._may_matter(f, codes)]
+            jobs.append(Job(tuple(self._task(f, check=id(f) in pending_ids) for f in chosen), tuple(codes)))
+            job_files.append(chosen)
+            project_keys.append((cache, key))
+        project_jobs = len(jobs)
+        jobs.extend(chunk_tasks([self._task(f, check=True) for f in loose], self._jobs))
+        loose_by_display = {f.display: f for f in loose}
+        results = run_jobs(jobs, workers=self._jobs)
+        for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
+            owners = {f.display: f for f in job_files[index]} if index < project_jobs else loose_by_display
+            for task, outcome in zip(job.tasks, result.outcomes, strict=True):
+                if outcome is not None:
+                    owners[task.path].outcome = outcome
+            if index < project_jobs and result.project is not None:
+                findings.extend(result.project.findings)
+                report.errors.extend(result.project.internal_errors)
+                cache, key = project_keys[index]
+                if cache is not None and key and not result.project.internal_errors:
+                    cache.put(key, result.project)
+        return findings
+
+    @staticmethod
+    def _may_matter(file: _File, codes: Sequence[str]) -> bool:
+        """A cached file joins its project's job only if some project rule's gate could let it in."""
+        if file.outcome is None or not file.outcome.parsed:
+            return False
+        modules = set(file.outcome.modules)
+        for rule in file.rules:
+            if rule.code in codes and (not rule.requires or not modules.isdisjoint(rule.requires)):
+                return True
+        return False
 
     @staticmethod
     def _module_of(file: _File) -> str | None:
@@ -149,48 +207,6 @@ class Runner:
         except ValueError:
             return None
         return module_name_for(relative)
-
-    def _projects(self, files: Sequence[_File], caches: dict[Path, Cache], report: Report) -> list[Finding]:
-        """Run project rules once per configuration root, over the files their gates let in."""
-        by_root: dict[Path, list[_File]] = {}
-        for file in files:
-            if file.item.kind == "python" and file.outcome is not None and file.outcome.parsed:
-                by_root.setdefault(file.config.root, []).append(file)
-        findings: list[Finding] = []
-        for root, members in by_root.items():
-            project_rules = {r.code: r for f in members for r in f.rules if r.kind == "project"}
-            if not project_rules:
-                continue
-            gates = [set(r.requires) for r in project_rules.values()]
-            relevant = [
-                f
-                for f in members
-                if any(not gate or not gate.isdisjoint(f.outcome.modules if f.outcome else ()) for gate in gates)
-            ]
-            if not relevant:
-                continue
-            cache = caches.get(root)
-            key = content_key("<project>", b"".join(f.key.encode() for f in relevant), project_rules.values())
-            if cache is not None and all(f.key for f in relevant):
-                cached = cache.get(key)
-                if cached is not None:
-                    findings.extend(cached.findings)
-                    continue
-            contexts: list[FileContext] = []
-            for f in relevant:
-                source = decode_python(f.data or b"", f.config.max_file_size)
-                if isinstance(source, Unreadable):
-                    continue
-                outcome, ctx = check_python(f.display, source, (), self._module_of(f))
-                if ctx is not None:
-                    contexts.append(ctx)
-            allowed = {f.display: frozenset(r.code for r in f.rules) for f in relevant}
-            outcome = check_project(contexts, tuple(project_rules.values()), allowed=allowed)
-            findings.extend(outcome.findings)
-            if cache is not None and all(f.key for f in relevant) and not outcome.internal_errors:
-                cache.put(key, outcome)
-            report.errors.extend(outcome.internal_errors)
-        return findings
 
     def _fix(self, files: Sequence[_File], report: Report, *, write: bool) -> None:
         fixable_paths = {f.path for f in report.findings if f.fixable}

@@ -52,6 +52,66 @@ def _char_column(line: str, byte_offset: int) -> int:
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
 
 
+#: Fields holding only the shared singleton nodes CPython's parser reuses (``Load()``, ``Add()``...): never walked,
+#: so they neither pollute the parent map nor cost a visit.
+_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops"})
+_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
+        _FIELDS[kind] = fields
+    return fields
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    children: list[ast.AST] = []
+    for name in _fields(type(node)):
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            children.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            children.append(value)
+    return children
+
+
+def _build_index(tree: ast.AST) -> tuple[dict[ast.AST, ast.AST], dict[type[ast.AST], list[ast.AST]]]:
+    """One depth-first pass: the parent of every node, and every node by exact type in source order.
+
+    This is the engine's hottest loop (every file, every node), hence the inlined field walk instead of
+    ``ast.walk``/``ast.iter_child_nodes`` and their generator overhead.
+    """
+    parents: dict[ast.AST, ast.AST] = {}
+    by_type: dict[type[ast.AST], list[ast.AST]] = {}
+    stack: list[ast.AST] = [tree]
+    pop = stack.pop
+    push = stack.append
+    is_node = ast.AST
+    while stack:
+        node = pop()
+        kind = type(node)
+        bucket = by_type.get(kind)
+        if bucket is None:
+            by_type[kind] = [node]
+        else:
+            bucket.append(node)
+        fields = _FIELDS.get(kind) or _fields(kind)
+        # Push children right to left so the left-most is visited first: source order per type.
+        for name in reversed(fields):
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in reversed(value):
+                    if isinstance(item, is_node):
+                        parents[item] = node
+                        push(item)
+            elif isinstance(value, is_node):
+                parents[value] = node
+                push(value)
+    return parents, by_type
+
+
 class FileContext:
     """One parsed Python file.
 
@@ -87,20 +147,11 @@ class FileContext:
 
     @cached_property
     def _index(self) -> tuple[dict[ast.AST, ast.AST], dict[type[ast.AST], list[ast.AST]]]:
-        parents: dict[ast.AST, ast.AST] = {}
-        by_type: dict[type[ast.AST], list[ast.AST]] = {}
-        stack: list[ast.AST] = [self.tree]
-        order: list[ast.AST] = []
-        while stack:
-            node = stack.pop()
-            order.append(node)
-            children = list(ast.iter_child_nodes(node))
-            for child in children:
-                parents[child] = node
-            stack.extend(reversed(children))
-        for node in order:  # depth-first, source order
-            by_type.setdefault(type(node), []).append(node)
-        return parents, by_type
+        return _build_index(self.tree)
+
+    def children(self, node: ast.AST) -> list[ast.AST]:
+        """The node's direct children in source order (cheaper than ``ast.iter_child_nodes`` in a hot loop)."""
+        return _children(node)
 
     def nodes(self, *types: type[_N]) -> Iterator[_N]:
         """Every node of these exact types, in source order per type (``ctx.nodes(ast.Call)``)."""
@@ -165,7 +216,7 @@ class FileContext:
         package = self.module
         if package is not None and not self.path.replace("\\", "/").endswith("__init__.py"):
             package = package.rpartition(".")[0]
-        return ImportMap(self.tree, package)
+        return ImportMap.from_index(self._index[1], package)
 
     def imports(self, *modules: str) -> bool:
         """Whether the file imports any of these top-level modules (``ctx.imports("httpx", "requests")``)."""

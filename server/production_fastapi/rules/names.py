@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from typing import TypeVar
 
 __all__ = ["ImportMap", "normalize_module"]
 
@@ -18,6 +19,7 @@ __all__ = ["ImportMap", "normalize_module"]
 _MODULE_ALIASES = {"httpx2": "httpx"}
 
 _BUILTINS = frozenset(dir(builtins))
+_N = TypeVar("_N", bound=ast.AST)
 _AMBIGUOUS = ""
 
 
@@ -55,6 +57,19 @@ class ImportMap:
     __slots__ = ("_aliases", "_locals", "modules")
 
     def __init__(self, tree: ast.Module, package: str | None = None) -> None:
+        by_type: dict[type[ast.AST], list[ast.AST]] = {}
+        for node in ast.walk(tree):
+            by_type.setdefault(type(node), []).append(node)
+        self._build(by_type, package)
+
+    @classmethod
+    def from_index(cls, by_type: dict[type[ast.AST], list[ast.AST]], package: str | None = None) -> ImportMap:
+        """Build from a node index already computed (``FileContext`` has one): no second walk of the tree."""
+        instance = cls.__new__(cls)
+        instance._build(by_type, package)
+        return instance
+
+    def _build(self, by_type: dict[type[ast.AST], list[ast.AST]], package: str | None) -> None:
         aliases: dict[str, str] = {}
         modules: set[str] = set()
         bound: set[str] = set()
@@ -63,40 +78,43 @@ class ImportMap:
             previous = aliases.get(local)
             aliases[local] = qualified if previous in (None, qualified) else _AMBIGUOUS
 
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    name = normalize_module(alias.name)
-                    modules.add(name.partition(".")[0])
-                    if alias.asname:
-                        bind(alias.asname, name)
-                    else:
-                        head = name.partition(".")[0]
-                        bind(alias.name.partition(".")[0], head)
-            elif isinstance(node, ast.ImportFrom):
-                source = _resolve_relative(node.module, node.level, package)
-                if node.level == 0 and node.module:
-                    modules.add(normalize_module(node.module).partition(".")[0])
-                for alias in node.names:
-                    if alias.name == "*":
-                        continue
-                    local = alias.asname or alias.name
-                    if source is None:
-                        bound.add(local)
-                        continue
+        def of(kind: type[_N]) -> list[_N]:
+            return by_type.get(kind, [])  # type: ignore[return-value]
+
+        for imp in of(ast.Import):
+            for alias in imp.names:
+                name = normalize_module(alias.name)
+                head = name.partition(".")[0]
+                modules.add(head)
+                if alias.asname:
+                    bind(alias.asname, name)
+                else:
+                    bind(alias.name.partition(".")[0], head)
+        for imp_from in of(ast.ImportFrom):
+            source = _resolve_relative(imp_from.module, imp_from.level, package)
+            if imp_from.level == 0 and imp_from.module:
+                modules.add(normalize_module(imp_from.module).partition(".")[0])
+            for alias in imp_from.names:
+                if alias.name == "*":
+                    continue
+                local = alias.asname or alias.name
+                if source is None:
+                    bound.add(local)
+                else:
                     bind(local, normalize_module(f"{source}.{alias.name}"))
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                bound.add(node.name)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-                bound.add(node.id)
-            elif isinstance(node, ast.arg):
-                bound.add(node.arg)
-            elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
-                bound.add(node.name)
-            elif isinstance(node, ast.MatchMapping) and node.rest:
-                bound.add(node.rest)
-            elif isinstance(node, (ast.Global, ast.Nonlocal)):
-                bound.update(node.names)
+        bound.update(f.name for f in of(ast.FunctionDef))
+        bound.update(f.name for f in of(ast.AsyncFunctionDef))
+        bound.update(c.name for c in of(ast.ClassDef))
+        bound.update(n.id for n in of(ast.Name) if n.ctx.__class__ is not ast.Load)
+        bound.update(a.arg for a in of(ast.arg))
+        bound.update(h.name for h in of(ast.ExceptHandler) if h.name)
+        bound.update(m.name for m in of(ast.MatchAs) if m.name)
+        bound.update(m.name for m in of(ast.MatchStar) if m.name)
+        bound.update(m.rest for m in of(ast.MatchMapping) if m.rest)
+        for global_ in of(ast.Global):
+            bound.update(global_.names)
+        for nonlocal_ in of(ast.Nonlocal):
+            bound.update(nonlocal_.names)
         self._aliases = aliases
         self._locals = frozenset(bound - aliases.keys())
         #: Top-level modules the file imports absolutely (``{"fastapi", "httpx", "time"}``).
