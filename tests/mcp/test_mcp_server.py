@@ -241,6 +241,7 @@ async def test_resources_list_skill_templates_and_rules(client: Client) -> None:
     assert SKILL_URI in uris
     assert "production-fastapi://rules" in uris
     assert {f"production-fastapi://templates/{t.name}" for t in bundle.list_templates()} <= uris
+    assert {f"production-fastapi://rules/{rule.code}" for rule in all_rules()} <= uris
     templates = (await client.list_resource_templates()).resource_templates
     assert [t.uri_template for t in templates] == ["production-fastapi://rules/{code}"]
 

@@ -18,11 +18,12 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.mcpserver.resolve import ListRoots
 from mcp.server.mcpserver.resources import Resource
 from mcp.types import CallToolResult, ListRootsResult, TextContent, ToolAnnotations
+from mcp.types import Resource as MCPResource
 from pydantic import BaseModel, Field
 
 from production_fastapi import __version__, bundle
 from production_fastapi.mcp import reviewing, tools
-from production_fastapi.mcp.catalog import RULES_URI, UnknownRule, rule_page, rules_index
+from production_fastapi.mcp.catalog import RULES_URI, UnknownRule, rule_page, rule_uri, rules_index
 from production_fastapi.mcp.guidance import INSTRUCTIONS, SUPPORTED_STACKS, production_prompt, unsupported_stack
 from production_fastapi.mcp.models import ReviewResult, ScaffoldResult, TemplateContent, TemplateList
 from production_fastapi.mcp.paths import PathPolicy
@@ -91,6 +92,41 @@ class _TemplateResource(Resource):
 class _SkillResource(Resource):
     async def read(self) -> str:
         return bundle.skill_md().read_text(encoding="utf-8")
+
+
+class _RuleResource(Resource):
+    code: str
+
+    async def read(self) -> str:
+        return rule_page(self.code)
+
+
+class _Server(MCPServer):
+    """MCPServer that lists one resource per rule, loading the rule catalog at the first listing.
+
+    Importing the rules at start would add to every cold start; a client lists resources once, usually while the
+    user is still typing. Until then (and for any code) the ``rules/{code}`` template serves the same pages.
+    """
+
+    _rules_listed = False
+
+    async def list_resources(self) -> list[MCPResource]:
+        if not self._rules_listed:
+            self._rules_listed = True
+            from production_fastapi.rules import all_rules
+
+            for rule in all_rules():
+                self.add_resource(
+                    _RuleResource(
+                        uri=rule_uri(rule.code),
+                        name=rule.code,
+                        title=f"{rule.code} {rule.name}",
+                        description=rule.message,
+                        mime_type="text/markdown",
+                        code=rule.code,
+                    )
+                )
+        return await super().list_resources()
 
 
 def _register_tools(server: MCPServer, base: PathPolicy) -> None:
@@ -215,7 +251,7 @@ def _register_prompts(server: MCPServer) -> None:
 
 def build_server(policy: PathPolicy) -> MCPServer:
     """The production-fastapi MCP server; every path argument goes through ``policy``."""
-    server: MCPServer = MCPServer(
+    server = _Server(
         name=SERVER_NAME,
         title="production-fastapi",
         description="Production rules for FastAPI: review code, copy tested templates, scaffold services.",
