@@ -98,6 +98,13 @@ def test_runs_as_a_numeric_non_root_user_created_in_the_image() -> None:
     assert any(f"--uid {user}" in value for value in RUNTIME.values("RUN"))
 
 
+def test_working_directory_is_writable_by_that_user() -> None:
+    (workdir,) = RUNTIME.values("WORKDIR")
+    assert any(f"install -d -o app -g app {workdir}" in value for value in RUNTIME.values("RUN"))
+    # The embedded default database is a relative SQLite path: it lands in the working directory.
+    assert "sqlite+aiosqlite:///./" in (TEMPLATES / "settings.py").read_text(encoding="utf-8")
+
+
 def test_entry_point_is_a_console_script_installed_into_the_venv() -> None:
     command = cmd()
     assert command[0] == "gunicorn"
