@@ -133,7 +133,9 @@ class AccessLogMiddleware:
             # Before the response started, Starlette will answer 500; after, the client got a truncated response
             # with the status already sent.
             status = status_code if response_started else 500
-            self.logger.exception("request_failed", status=status, duration_ms=_elapsed_ms(start), **fields)
+            # Same event as every other access line (one per request, whatever happened), at error level and with
+            # the traceback.
+            self.logger.exception("request", status=status, duration_ms=_elapsed_ms(start), **fields)
             raise
         if scope["path"] in self.quiet_paths and status_code < 400:
             self.logger.debug("request", status=status_code, duration_ms=_elapsed_ms(start), **fields)

@@ -72,7 +72,7 @@ async def test_unhandled_error_is_logged_once_as_500_with_a_traceback_but_no_loc
     async with running_app(routers=[router], logs=logs) as (_, client):
         response = await client.get("/fail?token=abc")
     assert response.status_code == 500
-    failed = [record for record in json_lines(logs) if record["event"] == "request_failed"]
+    failed = [record for record in json_lines(logs) if record["event"] == "request" and record["path"] == "/fail"]
     assert len(failed) == 1
     record = failed[0]
     assert record["status"] == 500
@@ -176,6 +176,7 @@ async def test_a_failure_after_the_response_started_logs_the_status_actually_sen
         response = await client.get("/stream")
     assert response.status_code == 200
     assert response.content.startswith(b"first chunk")
-    (record,) = [r for r in json_lines(logs) if r["event"] == "request_failed"]
+    (record,) = [r for r in json_lines(logs) if r["event"] == "request" and r["path"] == "/stream"]
+    assert record["level"] == "error"
     assert record["status"] == 200
     assert record["exception"][0]["exc_type"] == "RuntimeError"

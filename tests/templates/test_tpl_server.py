@@ -144,7 +144,9 @@ def test_uvicorn_sigterm_lets_in_flight_requests_finish_and_logs_are_json(start_
     assert len(slow) == 3
     assert all(len(r["request_id"]) == 32 for r in slow)
     assert {r["request_id"] for r in slow} == {response.headers["x-request-id"] for response in responses}
-    (crash,) = [r for r in records if r.get("event") == "request_failed"]
+    (crash,) = [r for r in records if r.get("event") == "request" and r.get("path") == "/boom"]
+    assert crash["level"] == "error"
+    assert crash["status"] == 500
     assert crash["request_id"] == "srv-500"
     assert crash["exception"][0]["exc_type"] == "RuntimeError"
     uvicorn_events = {r["event"] for r in records if r.get("logger", "").startswith("uvicorn")}
