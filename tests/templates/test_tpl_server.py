@@ -29,12 +29,23 @@ from fastapi import APIRouter
 from .main import create_app
 
 router = APIRouter()
+in_flight = 0
 
 
 @router.get("/slow")
 async def slow(seconds: float = 1.0) -> dict[str, float]:
-    await asyncio.sleep(seconds)
+    global in_flight
+    in_flight += 1
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        in_flight -= 1
     return {"slept": seconds}
+
+
+@router.get("/in-flight")
+async def count() -> dict[str, int]:
+    return {"in_flight": in_flight}
 
 
 @router.get("/boom")
@@ -105,10 +116,14 @@ def sigterm_during_slow_requests(process: subprocess.Popen[str], port: int, coun
     """Start ``count`` slow requests, SIGTERM the server while they run, return their responses."""
     with ThreadPoolExecutor(max_workers=count) as pool:
         futures = [
-            pool.submit(httpx.get, f"http://127.0.0.1:{port}/slow", params={"seconds": 1.5}, timeout=10)
+            pool.submit(httpx.get, f"http://127.0.0.1:{port}/slow", params={"seconds": 2.0}, timeout=10)
             for _ in range(count)
         ]
-        time.sleep(0.5)  # the requests are inside the handler now
+        # SIGTERM only once every request is inside the handler (not merely queued in the kernel).
+        deadline = time.monotonic() + 10
+        while httpx.get(f"http://127.0.0.1:{port}/in-flight", timeout=2).json()["in_flight"] < count:
+            assert time.monotonic() < deadline, "the slow requests never reached the handler"
+            time.sleep(0.02)
         process.send_signal(signal.SIGTERM)
         return [future.result() for future in futures]
 
@@ -134,7 +149,7 @@ def test_uvicorn_sigterm_lets_in_flight_requests_finish_and_logs_are_json(start_
     stdout, stderr = process.communicate(timeout=20)
 
     assert [response.status_code for response in responses] == [200, 200, 200]
-    assert [response.json() for response in responses] == [{"slept": 1.5}] * 3
+    assert [response.json() for response in responses] == [{"slept": 2.0}] * 3
     # uvicorn re-raises the signal it caught once shutdown is complete, so the exit status reports SIGTERM.
     assert process.returncode == -signal.SIGTERM, stderr
 
