@@ -222,6 +222,132 @@ fallback = UvicornWorker
     ),
 ]
 
+CASES += [
+    (
+        "PF101",
+        "startup-shutdown-pair",
+        """\
+import httpx
+from fastapi import FastAPI
+
+app = FastAPI(title="orders")
+
+
+@app.on_event("startup")
+async def startup() -> None:
+    \"\"\"Open the shared client.\"\"\"
+    app.state.http = httpx.AsyncClient(timeout=10.0)  # one pool per process
+
+
+@app.on_event("shutdown")
+async def shutdown() -> None:
+    await app.state.http.aclose()
+
+
+@app.get("/health/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+""",
+        """\
+import httpx
+from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.http = httpx.AsyncClient(timeout=10.0)  # one pool per process
+    try:
+        yield
+    finally:
+        await app.state.http.aclose()
+
+
+app = FastAPI(title="orders", lifespan=lifespan)
+
+
+@app.get("/health/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+""",
+    ),
+    (
+        "PF101",
+        "startup-only-trailing-comma",
+        """\
+from fastapi import FastAPI
+
+from app.cache import warm
+
+app = FastAPI(
+    title="orders",
+    version="1.0",
+)
+
+
+@app.on_event("startup")
+async def load() -> None:
+    await warm()
+""",
+        """\
+from fastapi import FastAPI
+
+from app.cache import warm
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await warm()
+    yield
+
+
+app = FastAPI(
+    title="orders",
+    version="1.0",
+    lifespan=lifespan,
+)
+""",
+    ),
+]
+
+UNFIXABLE_EXTRA: list[tuple[str, str, str]] = [
+    (
+        "PF101",
+        "two-startup-handlers",
+        """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def one() -> None: ...
+
+
+@app.on_event("startup")
+async def two() -> None: ...
+""",
+    ),
+    (
+        "PF101",
+        "lifespan-already-set",
+        """\
+from fastapi import FastAPI
+
+from app.lifespan import lifespan
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.on_event("startup")
+async def one() -> None: ...
+""",
+    ),
+]
+
 # Reported but deliberately not rewritten: the v2 spelling would change behaviour.
 UNFIXABLE: list[tuple[str, str, str]] = [
     (
@@ -289,6 +415,9 @@ def test_fix_rewrites_to_expected_source(code: str, before: str, after: str) -> 
     assert not [f for f in remaining if f.code == code]
     again, _ = fix_source(fixed, select=[code])
     assert again == fixed, "a second run must change nothing"
+
+
+UNFIXABLE += UNFIXABLE_EXTRA
 
 
 @pytest.mark.parametrize(("code", "source"), [(c, s) for c, _, s in UNFIXABLE],

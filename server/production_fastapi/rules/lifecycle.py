@@ -107,23 +107,105 @@ app = FastAPI(lifespan=lifespan)
 def on_event_handler(ctx: FileContext) -> Iterator[Violation]:
     if not ctx.mentions("on_event", "add_event_handler", "on_startup", "on_shutdown"):
         return
+    fixable = lifespan_plan(ctx) is not None
     for call in ctx.nodes(ast.Call):
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in ("on_event", "add_event_handler"):
             event = string_value(call.args[0]) if call.args else string_value(keyword(call, "event_type"))
             if event in _EVENTS:
-                decorated = func.attr == "on_event" and _is_decorator(ctx, call)
                 yield ctx.violation(call, f"`{func.attr}(\"{event}\")` handler: use a lifespan context manager",
-                                    fixable=decorated)
+                                    fixable=fixable)
         elif ctx.qualified_name(func) in _APP_FACTORIES:
             for kw in call.keywords:
                 if kw.arg in ("on_startup", "on_shutdown"):
                     yield ctx.violation(kw, f"`{kw.arg}=` handlers: use a lifespan context manager", fixable=False)
 
 
-def _is_decorator(ctx: FileContext, call: ast.Call) -> bool:
-    parent = ctx.parent(call)
-    return isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and call in parent.decorator_list
+def _handler_event(function: ast.stmt) -> tuple[str, str] | None:
+    """(receiver name, event) when a module-level function is decorated only with ``@R.on_event("...")``."""
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(function.decorator_list) != 1:
+        return None
+    decorator = function.decorator_list[0]
+    if not (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr == "on_event"
+        and isinstance(decorator.func.value, ast.Name)
+        and len(decorator.args) == 1
+        and not decorator.keywords
+    ):
+        return None
+    event = string_value(decorator.args[0])
+    return (decorator.func.value.id, event) if event in _EVENTS else None
+
+
+def lifespan_plan(ctx: FileContext) -> tuple[str, dict[str, ast.FunctionDef | ast.AsyncFunctionDef]] | None:
+    """The receiver and the handlers when the file's event handlers merge mechanically into one lifespan.
+
+    The shape: one ``startup`` and at most one ``shutdown`` module-level handler on the same ``app = FastAPI(...)``
+    (assigned once, at module level, without ``lifespan=``), taking no parameters, never returning early or
+    referenced elsewhere, with no comment above them that the merge would drop, and no other event-handler style
+    in the file. Anything else is reported without a fix.
+    """
+    handlers: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    receiver: str | None = None
+    for statement in ctx.tree.body:
+        found = _handler_event(statement)
+        if found is None:
+            continue
+        assert isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+        name, event = found
+        if event in handlers or (receiver is not None and receiver != name):
+            return None
+        receiver = name
+        handlers[event] = statement
+    if receiver is None or "startup" not in handlers:
+        return None
+    # Every other spelling of event handlers in the file makes the merge partial: leave it to a person.
+    total = sum(
+        1
+        for call in ctx.nodes(ast.Call)
+        if isinstance(call.func, ast.Attribute) and call.func.attr in ("on_event", "add_event_handler")
+    ) + sum(1 for kw in ctx.nodes(ast.keyword) if kw.arg in ("on_startup", "on_shutdown"))
+    if total != len(handlers):
+        return None
+    creations = [
+        s
+        for s in ctx.tree.body
+        if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == receiver for t in s.targets)
+    ]
+    if len(creations) != 1 or not isinstance(creations[0].value, ast.Call):
+        return None
+    call = creations[0].value
+    if ctx.qualified_name(call.func) not in _APP_FACTORIES or any(
+        kw.arg in (None, "lifespan") for kw in call.keywords
+    ):
+        return None
+    if any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign)) and _binds(s, "lifespan")
+           for s in ctx.tree.body):
+        return None
+    names = {h.name for h in handlers.values()}
+    for handler in handlers.values():
+        args = handler.args
+        if args.args or args.posonlyargs or args.kwonlyargs or args.vararg or args.kwarg:
+            return None
+        if any(isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) for n in own_nodes(handler)):
+            return None
+        above = ctx.line_text(handler.decorator_list[0].lineno - 1).strip()
+        if above.startswith("#"):
+            return None
+    uses = sum(1 for n in ctx.nodes(ast.Name) if n.id in names)
+    if uses:
+        return None
+    return receiver, handlers
+
+
+def _binds(statement: ast.stmt, name: str) -> bool:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return statement.name == name
+    if isinstance(statement, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
+    return False
 
 
 # --- PF102 ----------------------------------------------------------------------------------------------------
