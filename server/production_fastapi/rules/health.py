@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from production_fastapi.rules._apps import project_apps, segments
-from production_fastapi.rules._helpers import own_nodes, routes
+from production_fastapi.rules._helpers import dotted, own_nodes, routes
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
 
@@ -210,6 +210,30 @@ def liveness_checks_dependencies(ctx: FileContext) -> Iterator[Violation]:
                 yield ctx.violation(reported)
 
 
+def _dependency_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The handler's parameters, and names it binds from them (``async with engine.connect() as conn``,
+    ``redis = request.app.state.redis``)."""
+    args = function.args
+    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    changed = True
+    while changed:
+        changed = False
+        for node in own_nodes(function):
+            bound: list[tuple[ast.AST, ast.AST]] = []
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                bound = [(i.optional_vars, i.context_expr) for i in node.items if i.optional_vars is not None]
+            elif isinstance(node, ast.Assign):
+                bound = [(t, node.value) for t in node.targets]
+            for target, value in bound:
+                source = value.func.value if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                    else value.value if isinstance(value, ast.Await) else value
+                root = (dotted(source) or "").partition(".")[0]
+                if isinstance(target, ast.Name) and root in names and target.id not in names:
+                    names.add(target.id)
+                    changed = True
+    return names
+
+
 def _under_timeout(ctx: FileContext, node: ast.AST, function: ast.AST) -> bool:
     """Whether an ``async with asyncio.timeout(...)`` (or anyio's) inside ``function`` bounds ``node``."""
     child = node
@@ -275,10 +299,14 @@ def readiness_check_without_timeout(ctx: FileContext) -> Iterator[Violation]:
     for route in routes(ctx):
         if _last_segment(route.path) not in READINESS:
             continue
+        dependencies = _dependency_names(route.function)
         for reported, call in _awaited_calls(ctx, route.function):
             if not isinstance(call.func, ast.Attribute) or _is_loop_helper(ctx, call):
                 continue
-            if ctx.qualified_name(call.func) is not None:
-                continue  # a module-level function (``checks.database(...)``): its timeout may live inside it
+            receiver = dotted(call.func.value)
+            # Only a dependency the handler holds (a parameter, or what it opened from one) is known to be I/O;
+            # `checks.run()` on the project's own registry may well bound each check inside.
+            if receiver is None or receiver.partition(".")[0] not in dependencies:
+                continue
             if not _under_timeout(ctx, reported, route.function):
                 yield ctx.violation(reported)
