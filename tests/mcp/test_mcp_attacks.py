@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.types import TextContent
+from mcp_fixtures import *  # noqa: F403  (the pytest fixtures client, workspace)
 from mcp_helpers import Workspace, snapshot
 
 pytestmark = [pytest.mark.anyio, pytest.mark.skipif(os.name == "nt", reason="symlinks and FIFOs are POSIX here")]

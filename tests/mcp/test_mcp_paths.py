@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from mcp_fixtures import *  # noqa: F403  (the pytest fixtures workspace)
 from mcp_helpers import Workspace
 
 from production_fastapi.mcp.paths import ALLOW_ENV, PathPolicy, PathRefused

@@ -12,6 +12,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp.types import ListRootsResult, Root, TextContent, TextResourceContents
+from mcp_fixtures import *  # noqa: F403  (the pytest fixtures client, server, workspace)
 from mcp_helpers import BAD_MAIN, Workspace, snapshot
 
 from production_fastapi import bundle

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.types import TextContent
+from mcp_fixtures import *  # noqa: F403  (the pytest fixtures workspace)
 from mcp_helpers import Workspace, console_script, free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]

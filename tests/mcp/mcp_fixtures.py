@@ -1,6 +1,8 @@
 """Fixtures for the MCP server tests: a workspace with an allowed folder and things outside it, and clients.
 
-No ``__init__.py`` in this folder on purpose: a package named ``mcp`` here would shadow the SDK.
+Test modules import them with ``from mcp_fixtures import *``. This folder has no conftest.py on purpose: other
+test folders import helpers with ``from conftest import ...``, and a second conftest module would shadow the
+suite's; nor an ``__init__.py``, which would make a package named ``mcp`` that shadows the SDK.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from mcp_helpers import BAD_MAIN, SECRET, Workspace
 
 from production_fastapi.mcp.paths import PathPolicy
 from production_fastapi.mcp.server import build_server
+
+__all__ = ["client", "server", "workspace"]
 
 
 @pytest.fixture
