@@ -351,3 +351,9 @@ async def test_review_project_caps_the_list_of_unreadable_files(client: Client, 
     assert data["errors"][-1] == "... and 5 more"
     assert "25 files could not be reviewed" in data["summary"]
     assert "legacy_00.py is not UTF-8 text" in text
+
+
+async def test_review_ignores_pyprojects_without_our_table(client: Client, workspace: Workspace) -> None:
+    (workspace.allowed / "pyproject.toml").write_text("[project\nname = 'half-written'\n")  # broken, not ours
+    data, _ = await call_ok(client, "review_project", {"path": "."})
+    assert "PF702" in {f["code"] for f in data["findings"]}

@@ -59,13 +59,19 @@ def _config_for(policy: PathPolicy, start: Path) -> Config:
             continue
         try:
             _, text = policy.read_text(str(candidate))
+        except PathRefused:
+            continue  # e.g. a link to a file outside the allow-list: not ours to read
+        # Like the reviewer: only a file that mentions our table is parsed, so a broken unrelated one is no error.
+        if f"tool.{TABLE}" not in text and f'tool."{TABLE}"' not in text:
+            continue
+        try:
             table = tomllib.loads(text).get("tool", {}).get(TABLE)
             if table is None:
                 continue
             if not isinstance(table, dict):
                 raise ConfigError(f"[tool.{TABLE}] must be a table")
             return config_from_table(table, folder, candidate)
-        except (PathRefused, ConfigError, tomllib.TOMLDecodeError) as exc:
+        except (ConfigError, tomllib.TOMLDecodeError) as exc:
             shown = policy.display(candidate)
             raise ToolError(f"{shown} has an unusable [tool.{TABLE}] table: {str(exc).splitlines()[0]}.") from None
     # No table: the defaults, rooted at the allowed directory holding ``start`` (the project, as the client sees it),
