@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
-from tpl_support import running_app, tpl
+from tpl_support import isolated_logging, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 error_handlers = tpl("error_handlers")
 PROBLEM = "application/problem+json"

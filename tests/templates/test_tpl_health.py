@@ -12,7 +12,7 @@ import anyio.to_thread
 import pytest
 from conftest import free_port
 from fastapi import APIRouter
-from tpl_support import make_settings, running_app, tpl
+from tpl_support import isolated_logging, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 health_checks = tpl("health_checks")
 

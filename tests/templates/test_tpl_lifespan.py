@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from tpl_support import make_settings, running_app, tpl
+from tpl_support import isolated_logging, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 database = tpl("database")
 

@@ -12,7 +12,7 @@ import pytest
 import structlog
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from tpl_support import json_lines, make_settings, running_app, tpl
+from tpl_support import isolated_logging, json_lines, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 logging_config = tpl("logging_config")
 
@@ -152,8 +152,6 @@ def test_create_app_picks_console_in_development_and_json_otherwise(capsys: pyte
     console_line = next(line for line in out if "console_line" in line)
     assert json.loads(json_line)["event"] == "json_line"
     assert not console_line.startswith("{")
-    # Leave logging pointed at a stream that outlives this test's capture.
-    logging_config.configure_logging(stream=io.StringIO())
 
 
 stream_router = APIRouter()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
-from tpl_support import make_settings, running_app, tpl
+from tpl_support import isolated_logging, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 middleware = tpl("middleware")

@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import free_port
 from fastapi import APIRouter, Depends
-from tpl_support import make_settings, running_app, tpl
+from tpl_support import isolated_logging, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 rate_limiting = tpl("rate_limiting")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from tpl_support import tpl
+from tpl_support import isolated_logging, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 settings_module = tpl("settings")
 Settings = settings_module.Settings

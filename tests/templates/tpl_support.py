@@ -8,15 +8,43 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
 
 import httpx
+import pytest
+import structlog
 from conftest import import_template
 from fastapi import APIRouter, FastAPI
+
+_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error", "gunicorn.access")
+
+
+@pytest.fixture(autouse=True)
+def isolated_logging() -> Iterator[None]:
+    """Put logging and structlog back as they were: create_app reconfigures both, process-wide.
+
+    Test modules import this fixture by name so it applies to them (autouse fixtures work per module).
+    """
+    root = logging.getLogger()
+    saved_root = (root.handlers[:], root.level)
+    saved = {
+        name: (lg.handlers[:], lg.level, lg.propagate) for name in _SERVER_LOGGERS for lg in [logging.getLogger(name)]
+    }
+    saved_structlog = structlog.get_config()
+    yield
+    root.handlers[:] = saved_root[0]
+    root.setLevel(saved_root[1])
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+    structlog.configure(**saved_structlog)
 
 
 def tpl(name: str) -> ModuleType:
