@@ -100,3 +100,10 @@ def test_an_empty_allowed_directory_is_not_a_destination(tmp_path: Path) -> None
     policy = PathPolicy.from_dirs([tmp_path])
     with pytest.raises(PathRefused, match="is an allowed directory itself"):
         policy.new_directory(".")
+
+
+def test_the_file_system_root_is_never_a_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    with pytest.raises(ValueError, match="no default allow-list is safe; pass --allow DIR"):
+        PathPolicy.from_environment(cwd=Path("/"))
+    assert PathPolicy.from_environment(["/"]).allowed == (Path("/"),)  # said explicitly, it is the user's choice

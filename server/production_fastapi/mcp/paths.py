@@ -116,7 +116,15 @@ class PathPolicy:
         if not dirs:
             dirs = [part for part in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if part.strip()]
         if not dirs:
-            dirs = [cwd or Path.cwd()]
+            here = Path(os.path.realpath(cwd or Path.cwd()))
+            if here == Path(here.anchor):
+                # Some clients (Claude Desktop among them) start servers in /: by default that would open the whole
+                # file system to the tools. Opening it takes an explicit --allow.
+                raise ValueError(
+                    f"the working directory is {here}, so no default allow-list is safe; pass --allow DIR or set "
+                    f"{ALLOW_ENV}"
+                )
+            dirs = [here]
         return cls.from_dirs(dirs)
 
     def narrowed(self, roots: Iterable[Path]) -> PathPolicy:
