@@ -289,6 +289,14 @@ async def test_production_prompt_walks_the_checklist(client: Client) -> None:
         assert step in text.text
 
 
+@pytest.mark.parametrize("stack", ["FastAPI", " fastapi ", ""])
+async def test_production_prompt_accepts_fastapi_in_any_spelling(client: Client, stack: str) -> None:
+    result = await client.get_prompt("production", {"stack": stack})
+    text = result.messages[0].content
+    assert isinstance(text, TextContent)
+    assert text.text.startswith("Make the fastapi service in this project production-ready")
+
+
 async def test_production_prompt_explains_other_stacks(client: Client) -> None:
     result = await client.get_prompt("production", {"stack": "django"})
     text = result.messages[0].content

@@ -243,7 +243,7 @@ def _register_prompts(server: MCPServer) -> None:
         stack: Annotated[str, Field(description="The stack to harden; only fastapi is supported")] = "fastapi",
     ) -> str:
         """Walk through reviewing and hardening the open FastAPI project for production."""
-        chosen = stack.strip().lower()
+        chosen = stack.strip().lower() or "fastapi"  # like /production with no argument
         if chosen not in SUPPORTED_STACKS:
             return unsupported_stack(stack)
         return production_prompt(chosen)
