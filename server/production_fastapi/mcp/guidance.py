@@ -50,7 +50,7 @@ Make the {stack} service in this project production-ready, following production-
 
 def unsupported_stack(stack: str) -> str:
     """What the prompt and the slash command say for a stack we have no rules for."""
-    shown = stack.strip()[:40] or "(empty)"
+    shown = stack.strip()[:40]
     return (
         f"production-fastapi has rules, templates and checks for FastAPI only; '{shown}' is not supported. "
         "Use /production fastapi (or the production prompt with stack=fastapi) on a FastAPI, Starlette or Uvicorn "
