@@ -20,6 +20,7 @@ The configuration is found from the reviewed path upward: the nearest pyproject.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import re
@@ -178,6 +179,16 @@ class Config:
         patterns = self.exclude + self.extend_exclude
         return any(_excluded_by(relative, pattern) for pattern in patterns)
 
+    def excludes_entry(self, name: str, relative: str) -> bool:
+        """The walk's fast path: is this directory entry excluded, given its name and its path relative to the root?
+
+        Its parents were checked on the way down, so a bare pattern only needs the entry's own name.
+        """
+        names, paths = _compiled_excludes(self.exclude + self.extend_exclude)
+        if names is not None and names.match(name):
+            return True
+        return any(_excluded_by(relative, pattern) for pattern in paths)
+
     def fingerprint(self) -> str:
         """A stable digest of what affects findings: part of the cache key."""
         payload = {
@@ -188,6 +199,15 @@ class Config:
             "max_file_size": self.max_file_size,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _compiled_excludes(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
+    """Bare patterns as one compiled regex over a name; patterns with a slash kept for path matching."""
+    bare = [p.strip().rstrip("/") for p in patterns if "/" not in p.strip().rstrip("/").removeprefix("./")]
+    paths = tuple(p for p in patterns if "/" in p.strip().rstrip("/").removeprefix("./"))
+    names = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in bare if p)) if bare else None
+    return names, paths
 
 
 def _glob_match(relative: str, pattern: str) -> bool:

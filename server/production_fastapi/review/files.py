@@ -97,8 +97,14 @@ class GitIgnore:
 
 
 def _walk(
-    directory: Path, config: Config, text_globs: Sequence[str], ignores: tuple[GitIgnore, ...]
+    directory: Path,
+    relative: str,
+    config: Config,
+    text_globs: Sequence[str],
+    ignores: tuple[GitIgnore, ...],
 ) -> Iterator[Discovered]:
+    """Depth-first, sorted, excluded entries pruned early. ``relative`` is the directory's path from the config
+    root (POSIX, "" at the root), built by concatenation: no per-entry path resolution."""
     own = GitIgnore.read(directory)
     if own is not None:
         ignores = (*ignores, own)
@@ -107,16 +113,20 @@ def _walk(
     except OSError:
         return
     for entry in entries:
-        path = Path(entry.path)
+        name = entry.name
+        entry_relative = f"{relative}/{name}" if relative else name
+        if config.excludes_entry(name, entry_relative):
+            continue
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
-            is_file = entry.is_file(follow_symlinks=True)
+            is_file = not is_dir and entry.is_file(follow_symlinks=True)
         except OSError:
             continue
-        if config.is_excluded(path) or any(ignore.ignores(path, is_dir) for ignore in ignores):
+        path = Path(entry.path)
+        if ignores and any(ignore.ignores(path, is_dir) for ignore in ignores):
             continue
         if is_dir:
-            yield from _walk(path, config, text_globs, ignores)
+            yield from _walk(path, entry_relative, config, text_globs, ignores)
         elif is_file:
             kind = classify(path, text_globs)
             if kind is not None:
@@ -135,7 +145,8 @@ def discover(
             continue
         config = config_for(path)
         if path.is_dir():
-            for item in _walk(path, config, text_globs, ()):
+            start = config.relative(path)
+            for item in _walk(path, "" if start == "." else start, config, text_globs, ()):
                 found.setdefault(item.path, Discovered(item.path, item.kind, path))
         else:
             kind = classify(path, text_globs, explicit=True)

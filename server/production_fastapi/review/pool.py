@@ -8,6 +8,7 @@ process: starting workers costs more than checking a handful of files.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -88,7 +89,21 @@ def check_task(task: Task) -> tuple[FileOutcome, FileContext | None]:
 
 
 def run_job(job: Job) -> JobResult:
-    """Check a job's files, then its project rules over the files their gates let in."""
+    """Check a job's files, then its project rules over the files their gates let in.
+
+    The cyclic garbage collector is paused meanwhile: syntax trees hold no cycles, but a job keeps a project's
+    trees alive, and every collection would walk all of them again (measured: a third of the run time).
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_job(job)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _run_job(job: Job) -> JobResult:
     project_rules = _rules(job.project_codes)
     gates = [frozenset(rule.requires) for rule in project_rules]
     everything = any(not gate for gate in gates)
