@@ -638,6 +638,7 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
         invalid = await client.post("/items", json={"name": 3})
         valid = await client.post("/items", json={"name": "pen"})
         logins = [await client.post("/login") for _ in range(3)]
+        oversize = await client.post("/items", content=b"x" * (settings.max_body_size + 1))
 
     # Probes.
     assert "`GET /health/live` checks nothing" in BODY
@@ -657,6 +658,10 @@ async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pyt
     assert [error["loc"] for error in invalid.json()["errors"]] == [["body", "name"]]
     assert {key for error in invalid.json()["errors"] for key in error} == {"loc", "msg", "type"}
     assert "a 422 adds `errors` as `loc`, `msg`, `type`" in BODY
+
+    # Body limit: the template answers even a declared oversize body with problem+json.
+    assert (oversize.status_code, oversize.headers["content-type"]) == (413, "application/problem+json")
+    assert "the template turns it into problem+json" in BODY
 
     # Rate limits: 429 problem+json with a usable Retry-After.
     assert [r.status_code for r in logins] == [200, 200, 429]
@@ -717,7 +722,7 @@ async def test_starlette_limiter_answers_declared_oversize_bodies_in_plain_text(
     # With a Content-Length over the limit, Starlette replaces whatever the handlers answer with its own text.
     assert (declared.status_code, declared.headers["content-type"]) == (413, "text/plain; charset=utf-8")
     assert (streamed.status_code, streamed.headers["content-type"]) == (413, "application/problem+json")
-    assert "Starlette's limiter answers that case with a plain-text 413" in BODY
+    assert "Starlette's limiter answers a declared oversize `Content-Length` with a plain-text 413" in BODY
 
 
 @pytest.mark.anyio
