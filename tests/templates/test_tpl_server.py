@@ -24,7 +24,7 @@ GRACEFUL = ("--timeout-graceful-shutdown", "10")
 SERVICE = """
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from .main import create_app
 
@@ -41,6 +41,11 @@ async def slow(seconds: float = 1.0) -> dict[str, float]:
     finally:
         in_flight -= 1
     return {"slept": seconds}
+
+
+@router.post("/upload")
+async def upload(request: Request) -> dict[str, int]:
+    return {"size": len(await request.body())}
 
 
 @router.get("/in-flight")
@@ -133,13 +138,23 @@ def parse_json_lines(text: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.timeout(60)
-def test_uvicorn_sigterm_lets_in_flight_requests_finish_and_logs_are_json(start_server: Any, service_dir: Path) -> None:
+def test_uvicorn_body_limit_500_sigterm_drain_and_json_logs(start_server: Any, service_dir: Path) -> None:
     port = free_port()
     process = start_server(
         [str(BIN / "uvicorn"), "app.service:app", "--host", "127.0.0.1", "--port", str(port), *GRACEFUL],
-        service_env(service_dir),
+        service_env(service_dir, MAX_BODY_SIZE="1000"),
     )
     wait_until_live(process, port)
+    upload = f"http://127.0.0.1:{port}/upload"
+    fits = httpx.post(upload, content=b"f" * 1000, timeout=10)
+    declared = httpx.post(upload, content=b"d" * 5_000_000, timeout=10)
+    streamed = httpx.post(upload, content=(b"s" * 100_000 for _ in range(50)), timeout=10)
+    assert fits.json() == {"size": 1000}
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["request_id"] == response.headers["x-request-id"]
+
     failed = httpx.get(f"http://127.0.0.1:{port}/boom", headers={"X-Request-ID": "srv-500"}, timeout=5)
     assert failed.status_code == 500
     assert failed.headers["x-request-id"] == "srv-500"
