@@ -80,13 +80,15 @@ def run_wrk(
     threads: int = 1,
     headers: dict[str, str] | None = None,
     wrk_cpus: str | None = None,
+    lua: str = "",
 ) -> WrkResult:
     """Drive ``url`` for ``seconds`` with ``connections`` keep-alive connections and return the figures."""
     wrk = find_wrk()
     header_lines = "\n".join(f'wrk.headers["{name}"] = "{value}"' for name, value in (headers or {}).items())
-    lua = _LUA_TEMPLATE.format(headers=header_lines, marker=_MARKER)
+    # Extra Lua (e.g. a ``request`` function that varies the path) runs before the result hook.
+    script_text = _LUA_TEMPLATE.format(headers=header_lines + "\n" + lua, marker=_MARKER)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua)
+        script.write(script_text)
     try:
         command = [
             *(cpu_pin(wrk_cpus) if wrk_cpus else []),
