@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,6 @@ __all__ = [
     "MAX_PATH_CHARS",
     "PathPolicy",
     "PathRefused",
-    "ProjectFile",
 ]
 
 ALLOW_ENV = "PRODUCTION_FASTAPI_MCP_ALLOW"
@@ -43,25 +42,10 @@ MAX_FILE_BYTES = 1_000_000
 _MAX_NAME_BYTES = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NEW_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
-# Folders a project review never descends into: environments, caches and VCS data are not the project's code.
-_SKIP_DIRS = frozenset(
-    {
-        ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__", ".mypy_cache",
-        ".ruff_cache", ".pytest_cache", ".hypothesis", "build", "dist", "site-packages", ".eggs",
-    }
-)  # fmt: skip
 
 
 class PathRefused(ValueError):
     """A path a tool may not use; the message is one sentence safe to show the client."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectFile:
-    """A file found inside a reviewed directory, already vetted by the policy."""
-
-    path: Path
-    relative: str
 
 
 def _size_text(limit: int) -> str:
@@ -228,32 +212,6 @@ class PathPolicy:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             raise PathRefused(f"{shown} is not UTF-8 text, so it cannot be reviewed.") from None
-
-    def project_files(self, root: Path, suffixes: frozenset[str], names: frozenset[str]) -> Iterator[ProjectFile]:
-        """Files under a vetted directory whose suffix or name is wanted, each re-checked like a path argument.
-
-        Symlinks are not followed into folders (no loops, no escapes); a symlinked file counts only when its target
-        is inside the allow-list. Devices, FIFOs and sockets are skipped.
-        """
-        for folder, subdirs, files in os.walk(root, followlinks=False):
-            subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
-            for name in sorted(files):
-                if Path(name).suffix not in suffixes and name not in names:
-                    continue
-                path = Path(folder) / name
-                real = Path(os.path.realpath(path))
-                if not self._contains(real):
-                    continue
-                try:
-                    mode = os.stat(real).st_mode
-                except OSError:
-                    continue
-                if stat.S_ISREG(mode):
-                    yield ProjectFile(real, path.relative_to(root).as_posix())
-
-    def read_project_file(self, file: ProjectFile) -> str:
-        """The text of a file found by :meth:`project_files`, with every check of :meth:`read_text`."""
-        return self._read_vetted(file.path)
 
     def new_directory(self, raw: str) -> Path:
         """Where a tool may create a folder: inside the allow-list, absent or empty, with plain new names.
