@@ -179,6 +179,9 @@ def test_uvicorn_body_limit_500_sigterm_drain_and_json_logs(start_server: Any, s
     assert crash["status"] == 500
     assert crash["request_id"] == "srv-500"
     assert crash["exception"][0]["exc_type"] == "RuntimeError"
+    # uvicorn logs the exception a second time, outside the request's context; the note still ties it to the ID.
+    (server_trace,) = [r for r in records if r["event"].startswith("Exception in ASGI application")]
+    assert server_trace["exception"][0]["exc_notes"] == ["request_id: srv-500"]
     uvicorn_events = {r["event"] for r in records if r.get("logger", "").startswith("uvicorn")}
     assert not any("color_message" in r for r in records)
     assert "Application shutdown complete." in uvicorn_events
