@@ -67,6 +67,8 @@ class AppObject:
     handlers: set[str] = field(default_factory=set)
     #: ``dependencies=[...]`` and include-level dependencies: expressions the rate-limit rule inspects.
     dependencies: list[ast.expr] = field(default_factory=list)
+    #: Mounted inside another app (``parent.mount("/ui", this)``): the parent serves the probes and errors.
+    mounted: bool = False
     #: Middleware classes added (``add_middleware`` first argument, ``Middleware(...)`` entries) as expressions.
     middleware: list[ast.expr] = field(default_factory=list)
 
@@ -288,6 +290,9 @@ class Project:
                             child.dependencies.append(deps)
                 elif method in ("mount", "host"):
                     obj.opaque = True
+                    for argument in [*call.args, *(kw.value for kw in call.keywords)]:
+                        for child in self.resolve(ctx, argument, call):
+                            child.mounted = True
                 elif (method == "exception_handler" and call.args) or (method == "add_exception_handler" and call.args):
                     obj.handlers.add(self._exception_key(ctx, call.args[0]))
                 elif method == "add_middleware" and call.args:

@@ -446,6 +446,8 @@ def sync_db_driver(ctx: FileContext) -> Iterator[Violation]:
         if isinstance(func, ast.Name) and _sync_factory(ctx, func.id, call) == "sessionmaker":
             yield ctx.violation(call, f"`{func.id}()` opens a synchronous session inside `async def`")
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if isinstance(ctx.parent(call), ast.Await):
+                continue  # awaited: an async session whatever the annotation claims
             receiver = func.value.id
             annotation = _parameter_annotation(ctx, receiver, call)
             if func.attr in _SESSION_IO and annotation is not None and _annotation_is(ctx, annotation,

@@ -80,7 +80,7 @@ def missing_problem_handlers(project: ProjectContext) -> Iterator[Violation]:
     if not project.complete:
         return
     for app in project_apps(project).apps:
-        if app.opaque:
+        if app.opaque or app.mounted:
             continue
         missing = [name for name, keys in _REQUIRED.items() if not (app.handlers & keys)]
         if missing:

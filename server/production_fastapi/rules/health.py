@@ -12,7 +12,7 @@ from production_fastapi.rules.context import FileContext, ProjectContext
 
 #: Last path segments that name a liveness endpoint (``/health`` and ``/healthz`` are often both: they count here).
 LIVENESS = frozenset({"live", "livez", "liveness", "alive", "health", "healthz", "healthcheck", "health-check", "ping",
-                      "heartbeat"})
+                      "heartbeat", "status"})
 #: The unambiguous ones: a handler at one of these is a liveness probe and nothing else.
 STRICT_LIVENESS = frozenset({"live", "livez", "liveness", "alive"})
 READINESS = frozenset({"ready", "readyz", "readiness"})
@@ -44,7 +44,7 @@ def _missing_probe(project: ProjectContext, wanted: frozenset[str]) -> Iterator[
     if not project.complete:
         return
     for app in project_apps(project).apps:
-        if not app.fully_known:
+        if not app.fully_known or app.mounted:
             continue
         if not any(_last_segment(path) in wanted for path, _, _ in app.walk()):
             yield app.ctx, app.call

@@ -168,7 +168,7 @@ def _eager_format(node: ast.expr) -> bool:
 @file_rule(
     code="PF203",
     name="log-message-formatting",
-    severity="warning",
+    severity="info",
     message="log message formatted in place: log a fixed event name with the values as fields",
     skill_section="Logging",
     template="logging_config.py",

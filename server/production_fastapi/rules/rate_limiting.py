@@ -220,7 +220,7 @@ def auth_route_without_rate_limit(project: ProjectContext) -> Iterator[Violation
         return
     reported: set[int] = set()
     for app in project_apps(project).apps:
-        if not app.fully_known:
+        if not app.fully_known or app.mounted:
             continue
         if any(mentions_name(m, "ratelimit", "rate_limit", "slowapi", "throttl") for m in app.middleware):
             continue

@@ -134,6 +134,8 @@ async def find_user(email: str, session: SessionDep) -> list[str]:
     ),
 )
 def sql_built_from_strings(ctx: FileContext) -> Iterator[Violation]:
+    if ctx.imports("alembic"):
+        return  # migrations splice the schema's own identifiers, run by operators, never with request input
     text_calls = frozenset(_TEXT_CALLS)
     for call in ctx.nodes(ast.Call):
         if not call.args:
@@ -353,26 +355,19 @@ def proxy_trusts_everyone_in_command(ctx: TextContext) -> Iterator[Violation]:
 
 # --- PF004 ----------------------------------------------------------------------------------------------------
 
-_INTERNAL_FIELDS = frozenset(
-    {
-        "password",
-        "passwd",
-        "password_hash",
-        "hashed_password",
-        "pwd_hash",
-        "password_digest",
-        "secret",
-        "client_secret",
-        "secret_key",
-        "api_key",
-        "apikey",
-        "private_key",
-        "otp_secret",
-        "totp_secret",
-        "mfa_secret",
-        "salt",
-    }
-)
+#: Fields no client ever needs back. API keys and client secrets are left out on purpose: the endpoint that issues
+#: one must return it once, and that is the common reason such a field sits in a response model.
+_INTERNAL_FIELDS = frozenset({"password", "passwd", "pwd", "password_digest", "salt", "password_salt"})
+
+
+_HASHED_SECRETS = ("password", "passwd", "secret", "key", "token", "pin", "otp")
+
+
+def _internal_field(name: str) -> bool:
+    """A password, a salt, or the hash of a secret (``api_key_hash``; not ``file_hash``, a checksum is public)."""
+    lowered = name.lower()
+    hashed = lowered.endswith("_hash") or lowered.startswith("hashed_")
+    return lowered in _INTERNAL_FIELDS or (hashed and any(word in lowered for word in _HASHED_SECRETS))
 
 
 def _excluded(field: ast.AnnAssign) -> bool:
@@ -399,10 +394,11 @@ def _masked(field: ast.AnnAssign) -> bool:
     template=None,
     docs=RuleDocs(
         what_it_does="Follows each route's response model (`response_model=` or the return type, through `list[...]`"
-        ", `Optional` and imports across the project) and flags fields named like credentials: `password`, "
-        "`hashed_password`, `api_key`, `client_secret`, `secret_key`... unless excluded or typed `SecretStr`.",
+        ", `Optional` and imports across the project) and flags password and hash fields: `password`, "
+        "`hashed_password`, `password_hash`, `salt`, `api_key_hash`..., unless excluded or typed `SecretStr`. "
+        "(API keys are not flagged: the endpoint that issues one has to return it.)",
         why="Whatever is in the response model is serialized to every caller. A password hash in a user response "
-        "is offline-crackable by anyone who can list users; an API key in a listing hands out the account. "
+        "is offline-crackable by anyone who can list users, and a stored key's hash lets them test guesses. "
         "Reusing the database-shaped model as the response model is how this usually happens.",
         example='''\
 from fastapi import FastAPI
@@ -454,7 +450,7 @@ def response_leaks_internal_field(project: ProjectContext) -> Iterator[Violation
                 for field_ctx, field, name in index.fields(model):
                     key = (field_ctx.path, field.lineno)
                     if (
-                        name.lower() in _INTERNAL_FIELDS
+                        _internal_field(name)
                         and not _excluded(field)
                         and not _masked(field)
                         and key not in reported
@@ -502,6 +498,24 @@ def _leaks(ctx: FileContext, node: ast.AST, names: frozenset[str]) -> bool:
     return False
 
 
+#: Exceptions whose text describes infrastructure: SQL and DSNs, hostnames, file paths, upstream responses.
+_LEAKY_ROOTS = ("sqlalchemy.", "asyncpg.", "psycopg", "pymysql.", "aiosqlite.", "sqlite3.", "redis.", "httpx.",
+                "aiohttp.", "requests.", "urllib3.", "botocore.", "boto3.", "pymongo.", "motor.", "grpc.")
+_LEAKY_BUILTINS = frozenset({"builtins.Exception", "builtins.BaseException", "builtins.OSError",
+                             "builtins.ConnectionError", "builtins.IOError", "builtins.RuntimeError"})
+
+
+def _leaky_catch(ctx: FileContext, handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    for caught in types:
+        qualified = ctx.qualified_name(caught) or ""
+        if qualified in _LEAKY_BUILTINS or qualified.startswith(_LEAKY_ROOTS):
+            return True
+    return False
+
+
 def _is_response_call(ctx: FileContext, node: ast.AST) -> bool:
     if not isinstance(node, ast.Call):
         return False
@@ -538,15 +552,18 @@ def _exception_handler_functions(ctx: FileContext) -> Iterator[tuple[ast.AsyncFu
     docs=RuleDocs(
         what_it_does="Flags exception text or tracebacks (`str(exc)`, `repr(exc)`, `f\"{exc}\"`, `exc.args`, "
         "`traceback.format_exc()`) placed in an `HTTPException` detail, a response body, or a value a route "
-        "returns, inside an `except` block of a route or an `Exception` handler.",
+        "returns, when the exception comes from a catch-all (`except Exception`), an infrastructure library "
+        "(SQLAlchemy, asyncpg, Redis, httpx, `OSError`...) or an `Exception` handler. `except ValueError as e` "
+        "with `str(e)` is left alone: such messages are usually written for the client.",
         why="Exception messages carry what an attacker wants: SQL fragments, hostnames and DSNs, file paths, "
         "library versions, sometimes the data that failed to parse. A readiness probe that echoes `str(e)` "
         "publishes the database address on an unauthenticated endpoint. The log gets the detail; the client "
         "gets a stable, generic message and the request ID.",
         example='''\
+import httpx
 from fastapi import FastAPI, HTTPException
 
-from app.payments import PaymentError, charge
+from app.payments import charge
 
 app = FastAPI()
 
@@ -555,14 +572,15 @@ app = FastAPI()
 async def pay(amount: int) -> dict[str, str]:
     try:
         return {"receipt": await charge(amount)}
-    except PaymentError as exc:
+    except httpx.HTTPError as exc:
         raise HTTPException(status_code=502, detail=str(exc)) from exc
 ''',
         use_instead='''\
+import httpx
 import structlog
 from fastapi import FastAPI, HTTPException
 
-from app.payments import PaymentError, charge
+from app.payments import charge
 
 app = FastAPI()
 logger = structlog.get_logger()
@@ -572,7 +590,7 @@ logger = structlog.get_logger()
 async def pay(amount: int) -> dict[str, str]:
     try:
         return {"receipt": await charge(amount)}
-    except PaymentError as exc:
+    except httpx.HTTPError as exc:
         logger.exception("payment_failed")
         raise HTTPException(status_code=502, detail="The payment provider is unavailable.") from exc
 ''',
@@ -603,7 +621,9 @@ def error_detail_leak(ctx: FileContext) -> Iterator[Violation]:
         route = enclosing_route(ctx, handler)
         if route is None:
             continue
-        names = frozenset({handler.name} if handler.name else ())
+        # `except ValueError as e: raise HTTPException(422, str(e))` usually carries a message written for the
+        # client; only a catch-all or an infrastructure error is known to carry internals.
+        names = frozenset({handler.name} if handler.name and _leaky_catch(ctx, handler) else ())
         for statement in handler.body:
             yield from sinks(statement, names, in_route=True)
     for function, exc_name in _exception_handler_functions(ctx):
