@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -63,19 +64,25 @@ def _cold_generate_ms(work: Path, options: list[str], runs: int) -> tuple[list[f
     return walls, cpus
 
 
-def _cold_ms(work: Path, options: list[str], runs: int) -> list[float]:
-    timings = []
+def _children_cpu_ms() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def _cold_ms(work: Path, options: list[str], runs: int) -> tuple[list[float], list[float]]:
+    walls, cpus = [], []
     for n in range(runs):
         dest = work / f"cold-{n}"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu_ms()
         subprocess.run(
             [sys.executable, "-m", "production_fastapi", "scaffold", "bench-service", "--dest", str(dest), *options],
             check=True,
             capture_output=True,
         )
-        timings.append((time.perf_counter() - start) * 1000)
+        walls.append((time.perf_counter() - start) * 1000)
+        cpus.append(_children_cpu_ms() - cpu)
         shutil.rmtree(dest)
-    return timings
+    return walls, cpus
 
 
 def _warm_ms(work: Path, options: list[str], runs: int) -> tuple[list[float], int]:
@@ -116,21 +123,24 @@ def main() -> int:
         for label, options in CONFIGURATIONS.items():
             cold_runs = max(3, args.runs // 2)
             cold_wall, cold_cpu = _cold_generate_ms(work, options, cold_runs)
-            cli = _cold_ms(work, options, cold_runs)
+            cli, cli_cpu = _cold_ms(work, options, cold_runs)
             warm, files = _warm_ms(work, options, args.runs)
             rows += [
                 _row(label, "cold generate(), wall", cold_wall),
                 _row(label, "cold generate(), CPU", cold_cpu),
                 _row(label, "cold CLI, wall", cli),
+                _row(label, "cold CLI, CPU", cli_cpu),
                 _row(label, "warm generate(), wall", warm),
             ]
             if not options:
-                median = statistics.median(cold_wall)
-                verdict = "meets" if median <= TARGET_MS else "MISSES"
+                # The verdict uses CPU time: on a shared machine wall time is mostly waiting for a CPU (see the load
+                # average above); on an idle one the two are close.
+                cli_cpu_median = statistics.median(cli_cpu)
+                verdict = "meets" if cli_cpu_median <= TARGET_MS else "MISSES"
                 verdicts.append(
-                    f"Default project ({files} files): cold generate() median {median:.0f} ms wall, "
-                    f"{statistics.median(cold_cpu):.0f} ms CPU: {verdict} the {TARGET_MS:.0f} ms target. "
-                    f"The whole CLI command's median is {statistics.median(cli):.0f} ms."
+                    f"Default project ({files} files): the whole CLI command takes {cli_cpu_median:.0f} ms of CPU "
+                    f"(median; {statistics.median(cli):.0f} ms wall on this machine), of which generate() itself "
+                    f"{statistics.median(cold_cpu):.0f} ms: {verdict} the {TARGET_MS:.0f} ms target."
                 )
 
     report = "\n".join(
