@@ -334,6 +334,19 @@ def test_template_api_named_in_skill_exists(name: str, module: str) -> None:
     assert name in defined | exported, f"templates/{module} has no {name}"
 
 
+def test_checklist_rows_cite_rules_their_template_implements() -> None:
+    # A checklist row sends the agent to a template for those rules: the template's own header must claim them.
+    rows = [line for line in BODY.splitlines() if line.startswith("|") and "`templates/" in line]
+    assert len(rows) >= 12
+    for row in rows:
+        template = re.search(r"`templates/([\w.]+)`", row)
+        assert template is not None
+        header = (TEMPLATES / template.group(1)).read_text(encoding="utf-8")[:3000]
+        claimed = set(re.findall(r"PF\d{3}", next(line for line in header.splitlines() if "Rules:" in line)))
+        cited = set(re.findall(r"PF\d{3}", row))
+        assert cited <= claimed, f"{template.group(1)} does not implement {sorted(cited - claimed)}: {row}"
+
+
 def test_settings_named_in_conventions_are_fields_of_the_template() -> None:
     bullet = next(text for kind, text in _units(SKILL) if text.startswith("- **Settings**"))
     names = re.findall(r"`([A-Z][A-Z_]+)`", bullet)
