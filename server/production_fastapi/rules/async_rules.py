@@ -241,11 +241,12 @@ def _is_path(ctx: FileContext, node: ast.expr, at: ast.AST, depth: int = 0) -> b
     message="blocking file I/O inside `async def`",
     skill_section="Async",
     template=None,
-    requires=(),
+    # Servers only: a CLI that reads a file inside its own `asyncio.run` blocks nobody else.
+    requires=("fastapi", "starlette"),
     docs=RuleDocs(
-        what_it_does="Flags `open()` and `pathlib.Path` reads and writes (`read_text`, `write_text`, `read_bytes`, "
-        "`write_bytes`, `open`) called directly inside an `async def`. `anyio.Path`, `anyio.open_file` and work "
-        "sent to a thread are left alone.",
+        what_it_does="In FastAPI/Starlette modules, flags `open()` and `pathlib.Path` reads and writes "
+        "(`read_text`, `write_text`, `read_bytes`, `write_bytes`, `open`) called directly inside an `async def`. "
+        "`anyio.Path`, `anyio.open_file` and work sent to a thread are left alone.",
         why="Disk reads look instant on a laptop; on a network volume, a busy node or a large file they take "
         "milliseconds to seconds, all of it on the event loop, where every other request waits. Read static "
         "files once at startup, or use `anyio`'s async file API / `asyncio.to_thread` per request.",
