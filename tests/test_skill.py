@@ -587,7 +587,9 @@ def test_last_added_middleware_is_outermost() -> None:
     app = Starlette()
     app.add_middleware(GZipMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=["example.com"])
-    assert [m.cls for m in app.user_middleware] == [TrustedHostMiddleware, GZipMiddleware]
+    outermost, innermost = (m.cls for m in app.user_middleware)
+    assert outermost is TrustedHostMiddleware
+    assert innermost is GZipMiddleware
 
 
 @pytest.mark.anyio
