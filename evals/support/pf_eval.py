@@ -107,7 +107,7 @@ class _Lifespan:
 
 @contextlib.asynccontextmanager
 async def client_for(
-    app: ASGIApp, *, peer: tuple[str, int] = ("203.0.113.7", 40000), timeout: float = 10.0
+    app: ASGIApp, *, peer: tuple[str, int] = ("203.0.113.7", 40000), http_timeout: float = 10.0
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to ``app`` in-process, lifespan started before and shut down after.
 
@@ -117,7 +117,7 @@ async def client_for(
     await lifespan.startup()
     transport = httpx.ASGITransport(app=lifespan, raise_app_exceptions=False, client=peer)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=timeout) as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=http_timeout) as client:
             yield client
     finally:
         await lifespan.shutdown()
@@ -125,7 +125,7 @@ async def client_for(
 
 @contextlib.asynccontextmanager
 async def clients_for(
-    app: ASGIApp, peers: list[tuple[str, int]], *, timeout: float = 10.0
+    app: ASGIApp, peers: list[tuple[str, int]], *, http_timeout: float = 10.0
 ) -> AsyncIterator[list[httpx.AsyncClient]]:
     """One client per peer address, all talking to the same running app (one lifespan)."""
     lifespan = _Lifespan(app)
@@ -137,7 +137,7 @@ async def clients_for(
                     httpx.AsyncClient(
                         transport=httpx.ASGITransport(app=lifespan, raise_app_exceptions=False, client=peer),
                         base_url="http://testserver",
-                        timeout=timeout,
+                        timeout=http_timeout,
                     )
                 )
                 for peer in peers
@@ -154,6 +154,15 @@ async def first_ok(client: httpx.AsyncClient, paths: tuple[str, ...]) -> tuple[s
         if 200 <= response.status_code < 300:
             return path, response
     return None
+
+
+async def eventually(predicate: Callable[[], bool], within: float = 3.0) -> bool:
+    """Poll ``predicate`` until it holds or ``within`` seconds pass (for effects in other threads or processes)."""
+    for _ in range(max(1, int(within / 0.05))):
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return predicate()
 
 
 def free_port() -> int:
@@ -201,8 +210,8 @@ class Server:
     def json_lines(self) -> list[dict[str, Any]]:
         """Every output line that is a JSON object."""
         records: list[dict[str, Any]] = []
-        for line in self.output().splitlines():
-            line = line.strip()
+        for raw in self.output().splitlines():
+            line = raw.strip()
             if line.startswith("{"):
                 with contextlib.suppress(ValueError):
                     value = json.loads(line)

@@ -117,7 +117,7 @@ def _check_id(nodeid: str) -> str | None:
 
 
 def _module_is_local(module: str, workdir: Path) -> bool:
-    top = module.split(".")[0]
+    top = module.split(".", maxsplit=1)[0]
     return (workdir / top).is_dir() or (workdir / f"{top}.py").is_file() or top == "pf_eval"
 
 
@@ -145,7 +145,8 @@ def run_checks(task: Task, files: Path, *, timeout: float | None = None, python:
         })
         command = [
             python or sys.executable, "-m", "pytest", "-c", str(checks / "pytest.ini"), "--rootdir", str(checks),
-            "--confcutdir", str(checks), "--import-mode=importlib", "--continue-on-collection-errors", "-q", "-p", "no:randomly", str(checks),
+            "--confcutdir", str(checks), "--import-mode=importlib", "--continue-on-collection-errors", "-q",
+            "-p", "no:randomly", str(checks),
         ]
         try:
             completed = subprocess.run(

@@ -24,7 +24,9 @@ def set_evals_root(path: Path | None) -> None:
 def evals_root() -> Path:
     root = _override or _CHECKOUT_EVALS
     if not (root / "support").is_dir():
-        raise CommandError(f"{root} is not an evals folder (no support/); pass --evals-dir pointing at a checkout's evals/")
+        raise CommandError(
+            f"{root} is not an evals folder (no support/); pass --evals-dir pointing at a checkout's evals/"
+        )
     return root
 
 

@@ -294,9 +294,9 @@ def materialize(task: Task, variant: str, destination: Path) -> Path:
     bad = task.variant(variant.removeprefix("bad/"))
     copy_tree(bad.path, destination, skip=frozenset({VARIANT_FILE}))
     for relative in bad.delete:
-        target = destination / relative
-        if target.is_dir():
-            shutil.rmtree(target)
+        doomed = destination / relative
+        if doomed.is_dir():
+            shutil.rmtree(doomed)
         else:
-            target.unlink(missing_ok=True)
+            doomed.unlink(missing_ok=True)
     return destination

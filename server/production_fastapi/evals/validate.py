@@ -98,7 +98,11 @@ def _problems(result: TreeResult) -> list[Problem]:
 
 def validate_tasks(tasks: list[Task], *, jobs: int = 2) -> tuple[list[TreeResult], list[Problem]]:
     """Grade every tree of every task; returns the results and every problem found."""
-    trees = [(task, variant) for task in tasks for variant in ("oracle", "starter", *(f"bad/{b.name}" for b in task.bad))]
+    trees = [
+        (task, variant)
+        for task in tasks
+        for variant in ("oracle", "starter", *(f"bad/{bad.name}" for bad in task.bad))
+    ]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = list(pool.map(lambda pair: grade_tree(*pair), trees))
     problems = [problem for result in results for problem in _problems(result)]

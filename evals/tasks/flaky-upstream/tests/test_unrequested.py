@@ -12,7 +12,7 @@ async def test_hung_upstream_gets_a_bounded_gateway_error(upstream: FakeUpstream
     # A pricing service that stops answering must not hold the caller's request (and a worker slot) forever.
     upstream.mode, upstream.delay = "slow", 20.0
     app = import_app({"PRICING_URL": upstream.url})
-    async with client_for(app, timeout=30) as client:
+    async with client_for(app, http_timeout=30) as client:
         started = time.monotonic()
         with anyio.move_on_after(7.5) as scope:
             response = await client.get("/portfolio/bob/value")

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 
-
 @pytest.fixture
 def broken_db() -> str:
     """A database that cannot be opened: its folder does not exist."""

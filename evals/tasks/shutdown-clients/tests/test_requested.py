@@ -4,10 +4,9 @@ import threading
 import time
 import warnings
 
-import anyio
 import httpx
 import pytest
-from pf_eval import FakeUpstream, Server, client_for, import_app
+from pf_eval import FakeUpstream, Server, client_for, eventually, import_app
 
 
 @pytest.mark.anyio
@@ -26,9 +25,7 @@ async def test_notification_is_delivered(webhook: FakeUpstream) -> None:
     async with client_for(import_app({"WEBHOOK_URL": webhook.url})) as client:
         response = await client.post("/notify", json={"user_id": "u2", "message": "parcel shipped"})
         assert response.status_code == 202
-        deadline = time.monotonic() + 3
-        while not webhook.posted and time.monotonic() < deadline:
-            await anyio.sleep(0.05)
+        await eventually(lambda: bool(webhook.posted))
     assert webhook.posted
     assert b"parcel shipped" in webhook.posted[0]
 

@@ -1,10 +1,7 @@
 """Stopping cleanly, in the sense that matters: queued work finishes and connections are closed."""
 
-import time
-
-import anyio
 import pytest
-from pf_eval import FakeUpstream, client_for, import_app
+from pf_eval import FakeUpstream, client_for, eventually, import_app
 
 
 @pytest.mark.anyio
@@ -21,11 +18,7 @@ async def test_queued_notifications_are_delivered_before_shutdown_completes(webh
 async def test_outbound_connections_are_closed_at_shutdown(webhook: FakeUpstream) -> None:
     async with client_for(import_app({"WEBHOOK_URL": webhook.url})) as client:
         await client.post("/notify", json={"user_id": "u4", "message": "hello"})
-        deadline = time.monotonic() + 3
-        while not webhook.posted and time.monotonic() < deadline:
-            await anyio.sleep(0.05)
+        await eventually(lambda: bool(webhook.posted))
         assert webhook.open_connections >= 1
-    deadline = time.monotonic() + 2
-    while webhook.open_connections and time.monotonic() < deadline:
-        await anyio.sleep(0.05)
+    await eventually(lambda: webhook.open_connections == 0, within=2)
     assert webhook.open_connections == 0, "the webhook connection stayed open after the app shut down"

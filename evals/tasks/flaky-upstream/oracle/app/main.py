@@ -4,11 +4,10 @@ from contextlib import asynccontextmanager
 from typing import TypedDict
 
 import httpx
-from fastapi import FastAPI, HTTPException
-
 from app.holdings import HOLDINGS
 from app.pricing import PricingClient, PricingDep
 from app.settings import get_settings
+from fastapi import FastAPI, HTTPException
 
 
 class State(TypedDict):

@@ -5,11 +5,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import structlog
+from app.db import engine
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-
-from app.db import engine
 
 logger = structlog.get_logger(__name__)
 router = APIRouter(prefix="/health", tags=["health"])

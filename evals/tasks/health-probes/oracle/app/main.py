@@ -1,12 +1,11 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from app import health
+from app.db import Note, SessionDep, engine
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import select
-
-from app import health
-from app.db import Note, SessionDep, engine
 
 
 @asynccontextmanager

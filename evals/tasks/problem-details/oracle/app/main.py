@@ -1,9 +1,8 @@
 from typing import Annotated
 
+from app.core.error_handlers import install_error_handlers
 from fastapi import FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
-
-from app.core.error_handlers import install_error_handlers
 
 app = FastAPI(title="inventory-api")
 # problem+json for HTTPException (ours and the router's 404/405), validation errors and unhandled crashes.

@@ -1,9 +1,8 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from fastapi import FastAPI, HTTPException
-
 from app.models import ProductIn, ProductOut, ProductPatch
+from fastapi import FastAPI, HTTPException
 
 app = FastAPI(title="products-api")
 
@@ -22,14 +21,14 @@ class ProductRow:
 ROWS: dict[int, ProductRow] = {}
 
 
-@app.post("/products", status_code=201, response_model=ProductOut)
+@app.post("/products", status_code=201)
 async def create_product(product: ProductIn) -> ProductOut:
     row = ProductRow(id=len(ROWS) + 1, **product.model_dump())
     ROWS[row.id] = row
     return ProductOut.model_validate(row)
 
 
-@app.get("/products/{product_id}", response_model=ProductOut)
+@app.get("/products/{product_id}")
 async def get_product(product_id: int) -> ProductOut:
     row = ROWS.get(product_id)
     if row is None:
@@ -37,7 +36,7 @@ async def get_product(product_id: int) -> ProductOut:
     return ProductOut.model_validate(row)
 
 
-@app.patch("/products/{product_id}", response_model=ProductOut)
+@app.patch("/products/{product_id}")
 async def update_product(product_id: int, patch: ProductPatch) -> ProductOut:
     row = ROWS.get(product_id)
     if row is None:

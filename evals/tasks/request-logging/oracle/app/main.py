@@ -1,10 +1,9 @@
 import structlog
+from app.logging_config import configure_logging
+from app.middleware import AccessLogMiddleware, RequestIDMiddleware
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-
-from app.logging_config import configure_logging
-from app.middleware import AccessLogMiddleware, RequestIDMiddleware
 
 configure_logging()
 logger = structlog.get_logger(__name__)

@@ -1,10 +1,9 @@
 from typing import Annotated
 
+from app.settings import get_settings
 from fastapi import Cookie, FastAPI, HTTPException
 from pydantic import BaseModel
 from starlette.middleware.cors import CORSMiddleware
-
-from app.settings import get_settings
 
 app = FastAPI(title="shop-api")
 # Exact origins only: with credentials, a wildcard or a loose pattern would hand the session to any site.

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Copies the task's starter repository into the case's workspace (the current directory).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cp -R "$here/../../tasks/flaky-upstream/starter/." .

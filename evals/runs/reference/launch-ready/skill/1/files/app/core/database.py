@@ -1,0 +1,71 @@
+"""Async SQLAlchemy 2 engine, session factory and the ``SessionDep`` request dependency.
+
+Rules: PF102, PF103, PF705, PF001
+
+Adopt: lifespan creates the engine once with ``create_engine(settings)``, disposes it on shutdown and stores the
+session factory on ``app.state``; handlers take ``session: SessionDep``. Never create an engine per request. Write
+SQL with bound parameters (``select(...)``, ``text("... where id = :id")`` with params), never by formatting
+strings. Depends on ``sqlalchemy[asyncio]`` (SQLAlchemy 2.1 no longer installs greenlet by itself) plus the
+driver: ``asyncpg`` for PostgreSQL, ``aiosqlite`` for the embedded default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from .settings import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """One engine per process, with pool limits and connect timeouts fitted to the driver."""
+    url = make_url(settings.database_url.get_secret_value())
+    options: dict[str, Any] = {
+        # Recycled connections (after a database failover or an idle timeout on a proxy) are tested before use.
+        "pool_pre_ping": True,
+    }
+    if url.get_backend_name() == "sqlite":
+        # aiosqlite's timeout is how long to wait on a locked database file.
+        options["connect_args"] = {"timeout": settings.database_connect_timeout}
+    else:
+        options["pool_size"] = settings.database_pool_size
+        options["max_overflow"] = settings.database_max_overflow
+        # Fail a request quickly when the pool is exhausted instead of queueing it for the default 30 s.
+        options["pool_timeout"] = settings.database_connect_timeout
+        if url.get_driver_name() == "asyncpg":
+            options["connect_args"] = {"timeout": settings.database_connect_timeout}
+    return create_async_engine(url, **options)
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: attributes stay readable after commit without another (implicit, async-unsafe) load.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Readiness check: one round trip to the database."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request, rolled back if the handler raises, closed afterwards either way."""
+    factory = getattr(request.app.state, "session_factory", None)
+    if factory is None:
+        msg = "no session factory on app.state: create the app with main.create_app() so lifespan sets it up"
+        raise RuntimeError(msg)
+    session: AsyncSession
+    async with factory() as session:
+        try:
+            yield session
+        except Exception:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

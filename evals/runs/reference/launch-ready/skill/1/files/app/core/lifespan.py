@@ -1,0 +1,96 @@
+"""Lifespan: open the service's shared resources once at startup and close them in reverse order at shutdown.
+
+Rules: PF101, PF102, PF103, PF706, PF304
+
+Adopt: ``create_app`` passes ``lifespan`` to ``FastAPI(lifespan=...)``. Add a resource by creating it inside the
+``AsyncExitStack`` and registering its close right away: if a later step fails, everything opened so far is still
+closed, newest first. Resources land on ``app.state`` (``app.state.http_client``, ``app.state.session_factory``...)
+and their readiness checks in ``app.state.readiness_checks`` (a fresh ``ReadinessChecks`` each startup).
+
+Shutdown runs after the server has stopped accepting connections and drained in-flight requests (uvicorn's
+``timeout_graceful_shutdown``, gunicorn's ``graceful_timeout``), so ``engine.dispose()`` here closes idle pooled
+connections only after the requests using them are done: ``dispose()`` does not wait for checked-out connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
+
+import httpx
+import structlog
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from .database import create_engine, create_session_factory, ping
+from .health_checks import ReadinessChecks
+from .rate_limiting import create_rate_limiter
+from .settings import Settings, get_settings
+
+logger = structlog.stdlib.get_logger(__name__)
+
+
+def create_http_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client for outbound calls, with every timeout explicit and a bounded pool."""
+    return httpx.AsyncClient(
+        # httpx's timeouts bound each phase (connect, each read...), not the whole response: wrap calls to a
+        # dependency that may trickle bytes in asyncio.timeout() as well.
+        timeout=httpx.Timeout(settings.http_timeout, connect=min(settings.http_timeout, 3.0)),
+        limits=httpx.Limits(
+            max_connections=settings.http_max_connections,
+            max_keepalive_connections=min(20, settings.http_max_connections),
+            keepalive_expiry=30.0,
+        ),
+        follow_redirects=False,
+    )
+
+
+def create_redis(settings: Settings) -> Redis | None:
+    if settings.redis_url is None:
+        return None
+    # Explicit timeouts: a Redis that stops answering must fail a request quickly, not hang it.
+    return Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=settings.redis_timeout,
+        socket_connect_timeout=settings.redis_timeout,
+        health_check_interval=30,
+    )
+
+
+async def _ping_redis(redis: Redis) -> None:
+    await redis.ping()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = getattr(app.state, "settings", None)
+    if not isinstance(settings, Settings):
+        settings = get_settings()
+    # A fresh registry per startup: a second lifespan run on the same app (tests do this) must not find the
+    # previous run's checks, bound to resources that are closed now.
+    checks = ReadinessChecks(timeout=settings.health_check_timeout)
+    app.state.readiness_checks = checks
+
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings)
+        # Registered before first use: if anything below fails, the engine is disposed all the same.
+        stack.push_async_callback(engine.dispose)
+        app.state.session_factory = create_session_factory(engine)
+        checks.add("database", partial(ping, engine))
+
+        redis = create_redis(settings)
+        if redis is not None:
+            stack.push_async_callback(redis.aclose)
+            checks.add("redis", partial(_ping_redis, redis))
+        app.state.redis = redis
+
+        app.state.rate_limiter = create_rate_limiter(settings, redis)
+        app.state.http_client = await stack.enter_async_context(create_http_client(settings))
+
+        logger.info("startup_complete", environment=settings.environment, checks=checks.names)
+        try:
+            yield
+        finally:
+            logger.info("shutdown_started")
+            # The exit stack now closes the HTTP client, then Redis, then the engine.
