@@ -32,9 +32,22 @@ _TIMEOUT_CONTEXTS = frozenset(
 _LOOP_HELPERS = ("asyncio.", "anyio.", "trio.")
 
 
+#: Words that make sense as a probe only at the top level or under a health prefix (``/vertex_ai/live`` is a
+#: websocket, ``/jobs/ready`` a listing).
+_BARE_WORDS = frozenset({"live", "ready", "status", "ping", "alive"})
+_HEALTH_PREFIXES = frozenset({"health", "healthz", "healthcheck", "health-check", "probe", "probes", "_health", "k8s",
+                              "internal", "-", "system", "monitoring", "meta"})
+
+
 def _last_segment(path: str) -> str:
-    parts = segments(path)
-    return parts[-1].lstrip("_").lower() if parts else ""
+    """The probe word a path ends in, or "" when the path is not shaped like a probe."""
+    parts = [p.lstrip("_").lower() for p in segments(path)]
+    if not parts or any(p.startswith("{") for p in parts):
+        return ""
+    last = parts[-1]
+    if last in _BARE_WORDS and len(parts) > 1 and parts[-2] not in _HEALTH_PREFIXES:
+        return ""
+    return last
 
 
 # --- PF301 / PF302 --------------------------------------------------------------------------------------------
@@ -203,7 +216,7 @@ async def live() -> dict[str, str]:
 )
 def liveness_checks_dependencies(ctx: FileContext) -> Iterator[Violation]:
     for route in routes(ctx):
-        if _last_segment(route.path) not in STRICT_LIVENESS:
+        if route.method == "websocket" or _last_segment(route.path) not in STRICT_LIVENESS:
             continue
         for reported, call in _awaited_calls(ctx, route.function):
             if not _is_loop_helper(ctx, call):
@@ -297,7 +310,7 @@ async def ready(request: Request) -> dict[str, str]:
 )
 def readiness_check_without_timeout(ctx: FileContext) -> Iterator[Violation]:
     for route in routes(ctx):
-        if _last_segment(route.path) not in READINESS:
+        if route.method == "websocket" or _last_segment(route.path) not in READINESS:
             continue
         dependencies = _dependency_names(route.function)
         for reported, call in _awaited_calls(ctx, route.function):
