@@ -372,3 +372,44 @@ async def test_10_base_http_middleware_runs_the_endpoint_in_another_task_pure_as
         await context.run(asyncio.create_task, call())
         assert name in seen
     assert seen == {"base": "unset", "pure": "set by endpoint"}
+
+
+@pytest.mark.anyio
+async def test_httpx_read_timeout_is_per_read_so_a_trickling_response_outlives_it() -> None:
+    handlers: set[asyncio.Task[Any]] = set()
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n")
+            for _ in range(8):  # one byte every 0.15 s: 1.2 s in all, never 0.5 s without a byte
+                await writer.drain()
+                await asyncio.sleep(0.15)
+                writer.write(b"x")
+            await writer.drain()
+        except ConnectionError:
+            pass  # the client gave up (the second request below)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(0.5)) as client:
+            started = asyncio.get_running_loop().time()
+            response = await client.get(f"http://127.0.0.1:{port}/")
+            assert response.content == b"x" * 8
+            assert asyncio.get_running_loop().time() - started > 1.0  # well past the 0.5 s "timeout"
+            # Only an overall deadline bounds the whole exchange (lifespan.py's comment says so).
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await client.get(f"http://127.0.0.1:{port}/")
+    finally:
+        for handler in handlers:
+            handler.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        server.close()
+        await server.wait_closed()
