@@ -158,6 +158,8 @@ class _Receivers:
     message="Pydantic v1 method on a model",
     skill_section="Pydantic v2",
     template=None,
+    # Models live in files that import pydantic, routes in files that import fastapi: the rest can be skipped.
+    requires=("pydantic", "fastapi", "sqlmodel"),
     docs=RuleDocs(
         what_it_does="Flags `.dict()`, `.json()`, `.copy()`, `.parse_obj()`, `.parse_raw()`, `.from_orm()`, "
         "`.schema()`, `.construct()`, `.update_forward_refs()` when the code shows the receiver is a Pydantic "
@@ -697,6 +699,8 @@ def _body_models(index: ModelIndex, project: ProjectContext) -> list[ModelClass]
     message="strict field of a type JSON cannot carry: every request will get a 422",
     skill_section="Pydantic v2",
     template=None,
+    # Models live in files that import pydantic, routes in files that import fastapi: the rest can be skipped.
+    requires=("pydantic", "fastapi", "sqlmodel"),
     docs=RuleDocs(
         what_it_does="In models that FastAPI validates from requests (route parameters and the models nested in "
         "them, across the project), flags `Decimal`, `datetime`, `date`, `time`, `timedelta`, `UUID`, `Path`, IP "

@@ -392,6 +392,8 @@ def _masked(field: ast.AnnAssign) -> bool:
     message="response model exposes an internal field",
     skill_section="Security",
     template=None,
+    # Models live in files that import pydantic, routes in files that import fastapi: the rest can be skipped.
+    requires=("pydantic", "fastapi", "sqlmodel"),
     docs=RuleDocs(
         what_it_does="Follows each route's response model (`response_model=` or the return type, through `list[...]`"
         ", `Optional` and imports across the project) and flags password and hash fields: `password`, "
