@@ -16,8 +16,10 @@ import pytest
 from packaging.requirements import Requirement
 
 from production_fastapi import bundle
-from production_fastapi.scaffold import generate
+from production_fastapi.scaffold import ScaffoldError, generate
+from production_fastapi.scaffold.dockerfile import adapt_dockerfile
 from production_fastapi.scaffold.render import BLUEPRINTS
+from production_fastapi.scaffold.spec import make_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -126,3 +128,12 @@ def test_blueprints_ship_in_the_wheel(tmp_path: Path) -> None:
         if p.is_file() and "__pycache__" not in p.parts
     }
     assert expected <= names, sorted(expected - names)
+
+
+def test_a_changed_dockerfile_template_fails_loudly() -> None:
+    """If templates/Dockerfile changes shape, generation stops instead of shipping an image that cannot start."""
+    spec = make_spec("orders", database="sqlite", redis=False, python="3.12")
+    text = (bundle.templates_dir() / "Dockerfile").read_text(encoding="utf-8")
+    assert "COPY orders ./orders" in adapt_dockerfile(text, spec)
+    with pytest.raises(ScaffoldError, match=r"templates/Dockerfile has 0 lines matching .*COPY app"):
+        adapt_dockerfile(text.replace("COPY app ./app", "COPY src/ ./"), spec)

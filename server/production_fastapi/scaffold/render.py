@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from production_fastapi import bundle
 from production_fastapi.scaffold.dockerfile import adapt_dockerfile
+from production_fastapi.scaffold.errors import ScaffoldError
 from production_fastapi.scaffold.requirements import requirements
 from production_fastapi.scaffold.spec import ProjectSpec
 
@@ -88,6 +89,9 @@ def fill(staging: Path, spec: ProjectSpec) -> list[Path]:
     written: list[Path] = []
 
     def place(relative: PurePosixPath) -> Path:
+        if Path(relative) in written:
+            # A template and a blueprint naming the same file: one would silently replace the other.
+            raise ScaffoldError(f"two sources write {relative}: a template and a blueprint collide; rename one of them")
         target = staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         written.append(Path(relative))
