@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from production_fastapi.rules._apps import project_apps
+from production_fastapi.rules._apps import ServiceApp, service_apps
+from production_fastapi.rules._helpers import keyword
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
 
@@ -77,16 +78,39 @@ async def on_crash(request: Request, exc: Exception) -> JSONResponse:
     ),
 )
 def missing_problem_handlers(project: ProjectContext) -> Iterator[Violation]:
-    if not project.complete:
-        return
-    for app in project_apps(project).apps:
-        if app.opaque or app.mounted:
+    for app in service_apps(project):
+        keys = _handled(app)
+        if keys is None:
             continue
-        missing = [name for name, keys in _REQUIRED.items() if not (app.handlers & keys)]
+        missing = [name for name, wanted in _REQUIRED.items() if not (keys & wanted)]
         if missing:
             listed = ", ".join(f"`{name}`" for name in missing)
             yield app.ctx.violation(app.call, f"app has no exception handler for {listed}: errors leave in "
                                     "FastAPI's default shapes, not problem+json")
+
+
+def _handled(app: ServiceApp) -> set[str] | None:
+    """What the app has handlers for (qualified names, or status codes as text); None when it can't be known."""
+    keys: set[str] = set()
+    for call in app.registrations("exception_handler", "add_exception_handler"):
+        if not call.args:
+            return None
+        keys.add(_key(app, call.args[0], call))
+    for call in app.registrations("constructor:exception_handlers"):
+        handlers = keyword(call, "exception_handlers")
+        if not isinstance(handlers, ast.Dict) or any(k is None for k in handlers.keys):
+            return None
+        keys.update(_key(app, k, call) for k in handlers.keys if k is not None)
+    return keys
+
+
+def _key(app: ServiceApp, node: ast.expr, call: ast.Call) -> str:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return str(node.value)
+    for registration in app.graph.registrations(app.node):
+        if registration.call is call:
+            return registration.file.qualified_name(node) or "?"
+    return "?"
 
 
 # --- PF402 ----------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from production_fastapi.rules._apps import project_apps, segments
+from production_fastapi.rules._apps import segments, service_apps
 from production_fastapi.rules._helpers import dotted, own_nodes, routes
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
@@ -53,14 +53,17 @@ def _last_segment(path: str) -> str:
 # --- PF301 / PF302 --------------------------------------------------------------------------------------------
 
 
-def _missing_probe(project: ProjectContext, wanted: frozenset[str]) -> Iterator[tuple[FileContext, ast.Call]]:
-    if not project.complete:
-        return
-    for app in project_apps(project).apps:
-        if not app.fully_known or app.mounted:
+def _missing_probe(project: ProjectContext, wanted: frozenset[str]) -> Iterator[tuple[FileContext, ast.AST]]:
+    for app in service_apps(project):
+        if app.routes_unknown:
             continue
-        if not any(_last_segment(path) in wanted for path, _, _ in app.walk()):
-            yield app.ctx, app.call
+        paths = [r.path for r in app.routes() if r.route.methods != ("WEBSOCKET",)]
+        paths += app.called_route_paths()
+        if any(path is not None and _last_segment(path) in wanted for path in paths):
+            continue
+        if any(path is None for path in paths):
+            continue  # a computed path may be the probe
+        yield app.ctx, app.call
 
 
 @project_rule(

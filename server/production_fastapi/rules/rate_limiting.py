@@ -6,7 +6,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from production_fastapi.rules._apps import AppObject, RouteRef, mentions_name, project_apps, segments
+from production_fastapi.rules._apps import mentions_name, segments, service_apps
 from production_fastapi.rules._helpers import annotation_names, dotted, function_nodes, keyword, route_of, string_value
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
@@ -158,21 +158,6 @@ def _depends_on_rate_limit(node: ast.AST) -> bool:
     return False
 
 
-def _walk_with_dependencies(
-    obj: AppObject, prefix: str = "", limited: bool = False, seen: frozenset[int] = frozenset()
-) -> Iterator[tuple[str, RouteRef, bool]]:
-    """(full path, route, whether a rate-limit dependency covers it from the app or a router above it)."""
-    if id(obj) in seen:
-        return
-    seen = seen | {id(obj)}
-    limited = limited or any(mentions_name(d, *_RATE_WORDS) for d in obj.dependencies)
-    own = prefix + obj.prefix
-    for route in obj.routes:
-        yield own + route.path, route, limited
-    for include in obj.includes:
-        yield from _walk_with_dependencies(include.child, own + include.prefix, limited, seen)
-
-
 @project_rule(
     code="PF902",
     name="auth-route-without-rate-limit",
@@ -216,22 +201,23 @@ async def login(username: str, password: str) -> dict[str, str]:
     ),
 )
 def auth_route_without_rate_limit(project: ProjectContext) -> Iterator[Violation]:
-    if not project.complete:
-        return
     reported: set[int] = set()
-    for app in project_apps(project).apps:
-        if not app.fully_known or app.mounted:
+    for app in service_apps(project):
+        middleware = app.registrations("add_middleware", "constructor:middleware", "middleware")
+        if any(mentions_name(call, "ratelimit", "rate_limit", "slowapi", "throttl") for call in middleware):
             continue
-        if any(mentions_name(m, "ratelimit", "rate_limit", "slowapi", "throttl") for m in app.middleware):
-            continue
-        for path, route, limited in _walk_with_dependencies(app):
-            if limited or not is_auth_path(path) or route.function is None or id(route.node) in reported:
+        for routed in app.routes():
+            route = routed.route
+            if routed.path is None or not is_auth_path(routed.path) or route.endpoint is None:
                 continue
-            if _rate_limited_function(route.function, route.decorator):
+            if id(route.node) in reported or any(mentions_name(d, *_RATE_WORDS) for d in routed.dependencies):
+                continue
+            decorator = route.node if isinstance(route.node, ast.Call) and route.kind == "decorator" else None
+            if _rate_limited_function(route.endpoint, decorator):
                 continue
             reported.add(id(route.node))
-            yield route.ctx.violation(route.decorator or route.node, f"credential endpoint `{path}` has no rate "
-                                      "limit: add a strict per-client limit")
+            yield route.file.violation(route.node, f"credential endpoint `{routed.path}` has no rate limit: add a "
+                                       "strict per-client limit")
 
 
 # --- PF903 ----------------------------------------------------------------------------------------------------
