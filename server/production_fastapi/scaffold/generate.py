@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from production_fastapi.bundle import BundleError
 from production_fastapi.scaffold.atomic import write_tree
+from production_fastapi.scaffold.errors import ScaffoldError
 from production_fastapi.scaffold.render import fill
 from production_fastapi.scaffold.spec import make_spec
 
@@ -30,4 +32,8 @@ def generate(
     spec = make_spec(name, database=database, redis=redis, python=python)
     # Resolved: a symlinked destination means its target, and the swap-by-rename must happen beside the real folder.
     target = Path(os.fspath(dest)).resolve()
-    return write_tree(target, lambda staging: fill(staging, spec), force=force)
+    try:
+        return write_tree(target, lambda staging: fill(staging, spec), force=force)
+    except BundleError as exc:
+        # A broken installation (templates/ missing): still one sentence, never a traceback.
+        raise ScaffoldError(str(exc)) from None
