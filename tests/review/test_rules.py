@@ -37,9 +37,15 @@ def run_rule(rule: Rule, source: str, filename: str) -> list[Violation]:
 RULES = all_rules()
 
 
+REPO = Path(__file__).resolve().parents[2]
+SKILL_SECTIONS = set(re.findall(r"^## \d+\. (.+)$", (REPO / "SKILL.md").read_text(encoding="utf-8"), re.MULTILINE))
+
+
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
 def test_metadata_points_somewhere(rule: Rule) -> None:
-    assert rule.skill_section, f"{rule.code} names no SKILL.md section"
+    assert rule.skill_section in SKILL_SECTIONS, f"{rule.code}: no SKILL.md section '## N. {rule.skill_section}'"
+    if rule.template is not None:
+        assert (REPO / "templates" / rule.template).is_file(), f"{rule.code}: templates/{rule.template} is missing"
     assert not rule.message.endswith("."), f"{rule.code}: messages carry no trailing period"
     if rule.fix_title is not None:
         assert rule.fix_title[0].isupper(), f"{rule.code}: a fix title is an action (capitalised imperative)"
