@@ -75,6 +75,7 @@ class Stack:
     postgres: FaultProxy
     redis: FaultProxy
     client: httpx.Client
+    app_name: str
 
 
 @contextmanager
@@ -87,15 +88,16 @@ def service_behind_proxies(
         FaultProxy(*target_of(redis_url, 6379)) as redis,
     ):
         port = free_port()
+        app_name = f"pf-faults-{port}"
         env = {
             "DATABASE_URL": through_proxy(database_url, postgres.port),
             "REDIS_URL": through_proxy(redis_url, redis.port),
             "ENVIRONMENT": "test",
-            "APP_NAME": f"pf-faults-{port}",  # its own rate-limit key prefix in the shared Redis
+            "APP_NAME": app_name,  # its own rate-limit key prefix in the shared Redis
             **(extra_env or {}),
         }
         with (
             running_server(uvicorn_command(APP, port, factory=True), port, workdir / "server.log", env=env) as server,
             httpx.Client(base_url=server.base_url, timeout=30) as client,
         ):
-            yield Stack(server=server, postgres=postgres, redis=redis, client=client)
+            yield Stack(server=server, postgres=postgres, redis=redis, client=client, app_name=app_name)

@@ -7,10 +7,12 @@ checks what probes and requests see, restores it and checks recovery, so the tes
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from benchmarks.faults.dependencies import (
     LEAK_MARKERS,
@@ -119,7 +121,27 @@ def test_redis_outage_fails_open_and_says_so(stack: Stack, mode: Mode, check_sta
     assert '"event": "rate_limit_storage_unavailable"' in new_log
     assert '"fail_open": true' in new_log
     assert wait_until_ready(stack.client) < 5
-    assert timed_get(stack.client, "/limited").status == 200
+    # Recovery of the limiter itself: after its outage back-off it counts in Redis again.
+    assert wait_until_limiter_uses_redis(stack) < 10
+
+
+def wait_until_limiter_uses_redis(stack: Stack) -> float:
+    """Seconds until a /limited request leaves a counter under the service's key prefix in the real Redis."""
+    _, redis_url = _service_urls()
+    client = redis.Redis.from_url(redis_url, socket_timeout=2)
+    pattern = f"{stack.app_name}:rate-limit*"
+    start = time.monotonic()
+    try:
+        for key in client.scan_iter(match=pattern):
+            client.delete(key)
+        while time.monotonic() - start < 15:
+            assert timed_get(stack.client, "/limited").status == 200
+            if next(client.scan_iter(match=pattern), None) is not None:
+                return time.monotonic() - start
+            time.sleep(0.25)
+    finally:
+        client.close()
+    raise TimeoutError("the rate limiter did not return to Redis within 15 s")
 
 
 def test_redis_outage_fails_closed_when_configured(tmp_path: Path) -> None:
@@ -132,8 +154,13 @@ def test_redis_outage_fails_closed_when_configured(tmp_path: Path) -> None:
         response = closed.client.get("/limited")
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.headers["retry-after"] == "1"
+        # Whole seconds until the limiter tries Redis again (its outage back-off).
+        assert 1 <= int(response.headers["retry-after"]) <= 5
         assert '"fail_open": false' in closed.server.log_text()
         closed.redis.set_mode("pass")
         wait_until_ready(closed.client)
+        # Still closed until the back-off it announced in Retry-After has passed, then open again.
+        start = time.monotonic()
+        while closed.client.get("/limited").status_code == 503 and time.monotonic() - start < 10:
+            time.sleep(0.25)
         assert closed.client.get("/limited").status_code == 200
