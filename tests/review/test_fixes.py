@@ -313,6 +313,25 @@ app = FastAPI(
     ),
 ]
 
+CASES += [
+    (
+        "PF708",
+        "aioredis-imports",
+        """\
+import aioredis
+from aioredis.exceptions import ConnectionError as RedisDown
+
+cache = aioredis.from_url("redis://cache:6379/0")
+""",
+        """\
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisDown
+
+cache = aioredis.from_url("redis://cache:6379/0")
+""",
+    ),
+]
+
 UNFIXABLE_EXTRA: list[tuple[str, str, str]] = [
     (
         "PF101",

@@ -632,3 +632,51 @@ def dangling_task(ctx: FileContext) -> Iterator[Violation]:
                 isinstance(v, ast.Call) and ctx.qualified_name(v.func) in _LOOP_GETTERS for v in values
             ):
                 yield ctx.violation(call)
+
+
+# --- PF708 ----------------------------------------------------------------------------------------------------
+
+#: What each aioredis module is called in redis-py, which absorbed aioredis 2's API as ``redis.asyncio``.
+AIOREDIS_MODULES = {"aioredis": "redis.asyncio", "aioredis.client": "redis.asyncio.client",
+                    "aioredis.exceptions": "redis.exceptions", "aioredis.connection": "redis.asyncio.connection"}
+
+
+@file_rule(
+    code="PF708",
+    name="aioredis-import",
+    severity="error",
+    message="`aioredis` is abandoned: use `redis.asyncio`",
+    fix_title="Import from `redis.asyncio` instead",
+    skill_section="Async",
+    template="lifespan.py",
+    requires=("aioredis",),
+    fix="production_fastapi.rules.async_rules_fixes:AioredisToRedisAsyncio",
+    docs=RuleDocs(
+        what_it_does="Flags imports of `aioredis` and its submodules.",
+        why="aioredis has had no release since 2021; its code moved into redis-py as `redis.asyncio`. Version 2.0.1 "
+        "fails to import on Python 3.11 and later (`TypeError: duplicate base class TimeoutError`), so a service "
+        "that still depends on it crashes at startup after a routine base-image upgrade.",
+        example='''\
+import aioredis
+
+cache = aioredis.from_url("redis://cache:6379/0")
+''',
+        use_instead='''\
+import redis.asyncio as aioredis
+
+cache = aioredis.from_url("redis://cache:6379/0")
+''',
+        fix_safety="Safe for `import aioredis` (rewritten to `import redis.asyncio as aioredis`, so every use keeps "
+        "its spelling) and `from aioredis[.client|.exceptions|.connection] import ...`: redis-py's asyncio client "
+        "kept aioredis 2's names (`Redis`, `from_url`, `ConnectionPool`, the exceptions). Close clients with "
+        "`await client.aclose()` afterwards. `import aioredis.x` forms are only reported.",
+    ),
+)
+def aioredis_import(ctx: FileContext) -> Iterator[Violation]:
+    for node in ctx.nodes(ast.Import):
+        for alias in node.names:
+            if alias.name == "aioredis" or alias.name.startswith("aioredis."):
+                yield ctx.violation(node, fixable=len(node.names) == 1 and alias.name == "aioredis")
+    for imported in ctx.nodes(ast.ImportFrom):
+        if imported.level == 0 and imported.module and imported.module.partition(".")[0] == "aioredis":
+            yield ctx.violation(imported, fixable=imported.module in AIOREDIS_MODULES)

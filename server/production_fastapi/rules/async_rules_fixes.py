@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from production_fastapi.rules.async_rules import AIOREDIS_MODULES
 from production_fastapi.rules.fixes import FixTransformer
 
 
@@ -24,3 +25,30 @@ class SleepToAsyncioSleep(FixTransformer):
         sleep = cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("sleep"))
         assert isinstance(updated_node.value, cst.Call)
         return updated_node.with_changes(value=cst.Await(expression=updated_node.value.with_changes(func=sleep)))
+
+
+class AioredisToRedisAsyncio(FixTransformer):
+    """Before: ``import aioredis`` / ``from aioredis.exceptions import ConnectionError``.
+    After: ``import redis.asyncio as aioredis`` / ``from redis.exceptions import ConnectionError``."""
+
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
+        if not self.is_target(original_node) or len(updated_node.names) != 1:
+            return updated_node
+        alias = updated_node.names[0]
+        if not (isinstance(alias.name, cst.Name) and alias.name.value == "aioredis"):
+            return updated_node
+        asname = alias.asname or cst.AsName(name=cst.Name("aioredis"))
+        module = cst.parse_expression("redis.asyncio")
+        assert isinstance(module, cst.Attribute)
+        return updated_node.with_changes(names=[alias.with_changes(name=module, asname=asname)])
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom) -> cst.ImportFrom:
+        if not self.is_target(original_node) or updated_node.module is None or updated_node.relative:
+            return updated_node
+        current = cst.Module(body=[]).code_for_node(updated_node.module)
+        target = AIOREDIS_MODULES.get(current)
+        if target is None:
+            return updated_node
+        module = cst.parse_expression(target)
+        assert isinstance(module, (cst.Attribute, cst.Name))
+        return updated_node.with_changes(module=module)

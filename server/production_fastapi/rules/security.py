@@ -353,6 +353,94 @@ def proxy_trusts_everyone_in_command(ctx: TextContext) -> Iterator[Violation]:
             yield ctx.violation_at(number, match.start() + 1, match.end() + 1)
 
 
+# --- PF008 ----------------------------------------------------------------------------------------------------
+
+_SEQUENCES = frozenset({"list", "set", "tuple", "frozenset", "List", "Set", "Tuple", "FrozenSet", "Sequence",
+                        "AbstractSet", "MutableSequence"})
+
+
+def _sequence_annotation(annotation: ast.expr) -> bool:
+    """``list[str]``, ``set[str] | None``, ``Optional[tuple[str, ...]]``: a collection the environment spells."""
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return _sequence_annotation(annotation.left) or _sequence_annotation(annotation.right)
+    if isinstance(annotation, ast.Subscript):
+        head = (dotted(annotation.value) or "").rpartition(".")[2]
+        if head == "Optional":
+            return _sequence_annotation(annotation.slice)
+        return head in _SEQUENCES
+    return (dotted(annotation) or "").rpartition(".")[2] in ("list", "set", "tuple", "frozenset")
+
+
+def _decoding_disabled(model: ast.ClassDef) -> bool:
+    """``model_config = SettingsConfigDict(enable_decoding=False)``: no field is JSON-decoded."""
+    for statement in model.body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            for node in ast.walk(statement.value):
+                if isinstance(node, ast.Call):
+                    value = keyword(node, "enable_decoding")
+                    if isinstance(value, ast.Constant) and value.value is False:
+                        return True
+    return False
+
+
+@file_rule(
+    code="PF008",
+    name="settings-list-parsed-as-json",
+    severity="warning",
+    message="list setting is parsed as JSON from the environment: `A,B` fails at startup",
+    skill_section="Security",
+    template="settings.py",
+    requires=("pydantic_settings",),
+    docs=RuleDocs(
+        what_it_does="In a pydantic-settings class, flags `list`/`set`/`tuple` fields not marked "
+        "`Annotated[..., NoDecode]` (and no `enable_decoding=False` on the class).",
+        why="pydantic-settings decodes complex fields from the environment as JSON before any validator runs. "
+        "`CORS_ORIGINS=https://a.example,https://b.example`, the way everyone writes it in a manifest, stops the "
+        "service at startup with `error parsing value for field`; a splitting validator never gets the chance. "
+        "`NoDecode` hands the raw string to the validator.",
+        example='''\
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    cors_origins: list[str] = []
+''',
+        use_instead='''\
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode
+
+
+class Settings(BaseSettings):
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+''',
+    ),
+)
+def settings_list_parsed_as_json(ctx: FileContext) -> Iterator[Violation]:
+    index = ModelIndex([ctx], roots=frozenset({"pydantic_settings.BaseSettings"}))
+    for model in index.models.values():
+        if _decoding_disabled(model.node):
+            continue
+        for statement in model.node.body:
+            if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+                continue
+            annotation = statement.annotation
+            if any((dotted(n) or "").rpartition(".")[2] == "NoDecode" for n in annotation_names(annotation)):
+                continue
+            if isinstance(annotation, ast.Subscript) and (dotted(annotation.value) or "").endswith("Annotated"):
+                inner = annotation.slice
+                annotation = inner.elts[0] if isinstance(inner, ast.Tuple) and inner.elts else inner
+            if _sequence_annotation(annotation):
+                yield ctx.violation(statement, f"setting `{statement.target.id}` is parsed as JSON from the "
+                                    "environment: `A,B` fails at startup; use `Annotated[..., NoDecode]` and split")
+
+
 # --- PF004 ----------------------------------------------------------------------------------------------------
 
 #: Fields no client ever needs back. API keys and client secrets are left out on purpose: the endpoint that issues
@@ -682,5 +770,6 @@ __all__ = [
     "proxy_trusts_everyone_in_command",
     "response_leaks_internal_field",
     "secret_with_default",
+    "settings_list_parsed_as_json",
     "sql_built_from_strings",
 ]
