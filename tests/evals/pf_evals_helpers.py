@@ -95,9 +95,8 @@ def build_tiny_task(root: Path) -> Path:
                 assert (await client.get("/ping")).headers.get("x-served-by") == "tiny"
         ''')
     write(task / "oracle/app/main.py", ORACLE_MAIN)
-    write(
-        task / "bad/no-header/variant.toml", 'description = "no header"\nfails = ["unrequested:test_served_by_header"]\n'
-    )
+    no_header = 'description = "no header"\nfails = ["unrequested:test_served_by_header"]\n'
+    write(task / "bad/no-header/variant.toml", no_header)
     write(task / "bad/no-header/app/main.py", ORACLE_MAIN.replace("app.add_middleware(ServedBy)\n", ""))
     write(task / "bad/no-pong/variant.toml", 'description = "no pong"\nfails = ["requested:test_pong"]\n')
     write(task / "bad/no-pong/app/main.py", ORACLE_MAIN.split('@app.get("/pong")', maxsplit=1)[0])

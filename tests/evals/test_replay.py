@@ -1,0 +1,40 @@
+"""The whole pipeline offline: replay recorded trials, grade them afresh in pristine copies, report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from production_fastapi.evals.paths import evals_root
+
+REFERENCE = evals_root() / "runs" / "reference"
+
+
+def test_replaying_a_recorded_task_regrades_to_the_same_verdicts(tmp_path: Path) -> None:
+    out = tmp_path / "replay"
+    completed = subprocess.run(
+        [sys.executable, "-m", "production_fastapi", "eval", "run", "--agent", "replay", "--from", str(REFERENCE),
+         "--task", "spa-cors", "--arm", "baseline", "--arm", "skill", "--trials", "2", "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=280,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "spa-cors [skill #2]:" in completed.stdout
+    for recorded in sorted(REFERENCE.glob("spa-cors/*/*/result.json")):
+        replayed = out / recorded.relative_to(REFERENCE)
+        before, after = json.loads(recorded.read_text()), json.loads(replayed.read_text())
+        assert after["checks"] == before["checks"], recorded
+        assert after["agent"] == "replay"
+        assert after["model"] == before["model"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["uplift"]["skill"]["mean"] > 0
+
+
+def test_replay_without_a_source_is_a_usage_error(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "production_fastapi", "eval", "run", "--agent", "replay", "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 2
+    assert "needs --from RUN" in completed.stderr
