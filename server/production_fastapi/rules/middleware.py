@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from production_fastapi.rules._apps import mentions_name, service_apps
 from production_fastapi.rules._helpers import dotted, is_true, keyword, literal_strings, string_value
-from production_fastapi.rules.base import RuleDocs, Violation, file_rule
-from production_fastapi.rules.context import FileContext
+from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
+from production_fastapi.rules.context import FileContext, ProjectContext
 
 _BASE_HTTP = frozenset({"starlette.middleware.base.BaseHTTPMiddleware"})
 _CORS = frozenset({"starlette.middleware.cors.CORSMiddleware", "fastapi.middleware.cors.CORSMiddleware"})
@@ -282,3 +283,47 @@ def middleware_order(ctx: FileContext) -> Iterator[Violation]:
             entries = [e for e in (_entry(ctx, m) for m in listed.elts if isinstance(m, ast.Call)) if e is not None]
             for problem_call, message in _order_problems(entries):
                 yield ctx.violation(problem_call, message)
+
+
+# --- PF504 ----------------------------------------------------------------------------------------------------
+
+_BODY_LIMIT_WORDS = ("bodylimit", "body_limit", "bodysize", "body_size", "sizelimit", "size_limit", "maxbody",
+                     "max_body", "requestsize", "request_size", "contentlength", "content_length", "uploadlimit")
+
+
+@project_rule(
+    code="PF504",
+    name="missing-body-size-limit",
+    severity="info",
+    message="app sets no request body size limit",
+    skill_section="Middleware and CORS",
+    template="middleware.py",
+    requires=("fastapi",),
+    docs=RuleDocs(
+        what_it_does="Reports a `FastAPI()` app with no body-size middleware (Starlette's "
+        "`RequestBodyLimitMiddleware` or one named like a body/size limit), following the app into the project's "
+        "helpers. Info: an ingress in front (nginx defaults to 1 MB) may already enforce one.",
+        why="Neither uvicorn, gunicorn, Starlette nor FastAPI limits request bodies by default. A client can send a "
+        "multi-gigabyte JSON body that the app reads into memory before validation even starts: one request is "
+        "enough to run a worker out of memory and get the pod killed.",
+        example='''\
+from fastapi import FastAPI
+
+app = FastAPI(title="orders")
+''',
+        use_instead='''\
+from fastapi import FastAPI
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+
+app = FastAPI(title="orders")
+app.add_middleware(RequestBodyLimitMiddleware, max_body_size=1_048_576)
+''',
+    ),
+)
+def missing_body_size_limit(project: ProjectContext) -> Iterator[Violation]:
+    for app in service_apps(project):
+        calls = app.registrations("add_middleware", "middleware")
+        declared = [keyword(c, "middleware") for c in app.registrations("constructor:middleware")]
+        nodes: list[ast.AST] = [*calls, *(d for d in declared if d is not None)]
+        if not any(mentions_name(node, *_BODY_LIMIT_WORDS) for node in nodes):
+            yield app.ctx.violation(app.call)
