@@ -488,3 +488,76 @@ __all__ = [
     "no_graceful_timeout",
     "restart_without_jitter",
 ]
+
+
+# --- PF809 ----------------------------------------------------------------------------------------------------
+
+_FROM = re.compile(r"^\s*FROM\s", re.IGNORECASE)
+_TARGET_INSTALL = re.compile(r"\bpip3?\s+install\b[^\n]*?(?:--target[=\s]+|\s-t\s+)(?P<dir>[^\s\"']+)")
+_PLAIN_INSTALL = re.compile(r"\b(pip3?\s+install|uv\s+(pip\s+install|sync)|poetry\s+install|pipx\s+install)\b")
+
+
+@text_rule(
+    code="PF809",
+    name="console-script-not-on-path",
+    severity="error",
+    message="the image installs packages with `pip --target`, so this command is not on `PATH`",
+    skill_section="Deployment",
+    template="Dockerfile",
+    files=DOCKERFILES,
+    docs=RuleDocs(
+        what_it_does="In a Dockerfile that installs dependencies with `pip install --target DIR`, flags a final "
+        "`CMD`/`ENTRYPOINT` that runs `uvicorn`, `gunicorn` or `fastapi` by name when neither `DIR/bin` is put on "
+        "`PATH` nor the final stage installs them another way.",
+        why="`--target` installs libraries into `DIR` and their console scripts into `DIR/bin`, which is not on "
+        "`PATH`; copying `DIR` into site-packages copies no scripts at all. The image builds, and the container "
+        "exits at once with `executable file not found in $PATH`: a crash loop on deploy. Copy a virtual "
+        "environment between stages, or run `python -m uvicorn`.",
+        example='''\
+FROM python:3.12-slim AS builder
+COPY requirements.txt .
+RUN pip install --no-cache-dir --target=/app/deps -r requirements.txt
+
+FROM python:3.12-slim
+COPY --from=builder /app/deps /usr/local/lib/python3.12/site-packages
+COPY . /app
+WORKDIR /app
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--timeout-graceful-shutdown", "20"]
+''',
+        use_instead='''\
+FROM python:3.12-slim AS builder
+RUN python -m venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH"
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+FROM python:3.12-slim
+COPY --from=builder /opt/venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH"
+COPY . /app
+WORKDIR /app
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--timeout-graceful-shutdown", "20"]
+''',
+        example_filename="Dockerfile",
+    ),
+)
+def console_script_not_on_path(ctx: TextContext) -> Iterator[Violation]:
+    targets = [m.group("dir").rstrip("/") for m in _TARGET_INSTALL.finditer(ctx.text)]
+    if not targets:
+        return
+    last_from = max((n for n, line in enumerate(ctx.lines, start=1) if _FROM.match(line)), default=0)
+    final_stage = "\n".join(ctx.lines[last_from:])
+    for line in final_stage.splitlines():
+        if _PLAIN_INSTALL.search(line) and not _TARGET_INSTALL.search(line):
+            return  # the final stage installs the tools where they land on PATH
+    for env in re.finditer(r"^\s*ENV\s+(.*)$", ctx.text, re.MULTILINE | re.IGNORECASE):
+        # `ENV PATH=...`, `ENV A=1 PATH="..."` or the legacy `ENV PATH value`; not PYTHONPATH.
+        for match in re.finditer(r"(?<![A-Za-z_])PATH(?:\s*=\s*|\s+)(\S+)", env.group(1)):
+            if any(f"{target}/bin" in match.group(1) for target in targets):
+                return
+    for command in commands(ctx):
+        if command.line > last_from and command.instruction in ("CMD", "ENTRYPOINT"):
+            raw = ctx.lines[command.line - 1]
+            if re.search(r"(^|[\s\"'\[])-m[\s\"',]", raw):
+                continue  # `python -m uvicorn` needs no script
+            yield ctx.violation_at(command.line)
