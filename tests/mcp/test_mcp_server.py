@@ -11,7 +11,14 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp.types import ListRootsResult, Root, TextContent, TextResourceContents
+from mcp.types import (
+    ListRootsResult,
+    PromptReference,
+    ResourceTemplateReference,
+    Root,
+    TextContent,
+    TextResourceContents,
+)
 from mcp_fixtures import *  # noqa: F403  (the pytest fixtures client, server, workspace)
 from mcp_helpers import BAD_MAIN, Workspace, snapshot
 
@@ -365,3 +372,17 @@ async def test_review_ignores_pyprojects_without_our_table(client: Client, works
     (workspace.allowed / "pyproject.toml").write_text("[project\nname = 'half-written'\n")  # broken, not ours
     data, _ = await call_ok(client, "review_project", {"path": "."})
     assert "PF702" in {f["code"] for f in data["findings"]}
+
+
+async def test_completions_offer_stacks_and_rule_codes(client: Client) -> None:
+    stacks = await client.complete(PromptReference(name="production"), {"name": "stack", "value": "fa"})
+    assert stacks.completion.values == ["fastapi"]
+    codes = await client.complete(
+        ResourceTemplateReference(uri="production-fastapi://rules/{code}"), {"name": "code", "value": "pf70"}
+    )
+    expected = [rule.code for rule in all_rules() if rule.code.startswith("PF70")]
+    assert codes.completion.values == expected
+    assert codes.completion.total == len(expected)
+    assert "PF702" in expected
+    nothing = await client.complete(PromptReference(name="production"), {"name": "stack", "value": "django"})
+    assert nothing.completion.values == []

@@ -17,7 +17,17 @@ from mcp.server.mcpserver import Context, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.mcpserver.resolve import ListRoots
 from mcp.server.mcpserver.resources import Resource
-from mcp.types import CallToolResult, ListRootsResult, TextContent, ToolAnnotations
+from mcp.types import (
+    CallToolResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    ListRootsResult,
+    PromptReference,
+    ResourceTemplateReference,
+    TextContent,
+    ToolAnnotations,
+)
 from mcp.types import Resource as MCPResource
 from pydantic import BaseModel, Field
 
@@ -32,6 +42,7 @@ __all__ = ["SERVER_NAME", "SKILL_URI", "build_server"]
 
 SERVER_NAME = "production-fastapi"
 SKILL_URI = "production-fastapi://skill"
+RULE_TEMPLATE = f"{RULES_URI}/{{code}}"
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +239,7 @@ def _register_resources(server: MCPServer) -> None:
         """Every production-fastapi rule (PF codes) by area, each with the URI of its page."""
         return rules_index()
 
-    @server.resource(f"{RULES_URI}/{{code}}", name="rule", title="One rule", mime_type="text/markdown")
+    @server.resource(RULE_TEMPLATE, name="rule", title="One rule", mime_type="text/markdown")
     def rule(code: str) -> str:
         """One rule: what it catches, why it matters in production, an example, what to write instead, the fix."""
         try:
@@ -249,6 +260,28 @@ def _register_prompts(server: MCPServer) -> None:
         return production_prompt(chosen)
 
 
+def _register_completions(server: MCPServer) -> None:
+    # The SDK leaves completion() unannotated (it returns a plain decorator); our handler is fully typed.
+    @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        """Offer the prompt's stacks and the rule codes, so clients can complete what a user types."""
+        prefix = argument.value.strip().lower()
+        if isinstance(ref, PromptReference) and ref.name == "production" and argument.name == "stack":
+            values = list(SUPPORTED_STACKS)
+        elif isinstance(ref, ResourceTemplateReference) and ref.uri == RULE_TEMPLATE and argument.name == "code":
+            from production_fastapi.rules import all_rules
+
+            values = [rule.code for rule in all_rules()]
+        else:
+            return None
+        matches = [value for value in values if value.lower().startswith(prefix)]
+        return Completion(values=matches[:100], total=len(matches), has_more=len(matches) > 100)
+
+
 def build_server(policy: PathPolicy) -> MCPServer:
     """The production-fastapi MCP server; every path argument goes through ``policy``."""
     server = _Server(
@@ -261,5 +294,6 @@ def build_server(policy: PathPolicy) -> MCPServer:
     _register_tools(server, policy)
     _register_resources(server)
     _register_prompts(server)
+    _register_completions(server)
     logger.info("production-fastapi MCP server ready; allowed directories: %s", policy.describe())
     return server
