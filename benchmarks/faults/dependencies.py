@@ -37,7 +37,11 @@ class Timed:
 
 def timed_get(client: httpx.Client, path: str) -> Timed:
     start = time.monotonic()
-    response = client.get(path)
+    try:
+        response = client.get(path)
+    except httpx.TransportError as error:
+        # Status 0: the server closed the connection without an answer; the body says how.
+        return Timed(status=0, seconds=time.monotonic() - start, content_type="", body=f"transport error: {error!r}")
     return Timed(
         status=response.status_code,
         seconds=time.monotonic() - start,
