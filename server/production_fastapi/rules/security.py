@@ -35,6 +35,10 @@ _SQL_SHAPE = re.compile(
 )
 
 
+#: Bound-parameter placeholders: `:name` (SQLAlchemy, not a `::cast`), `?`, `$1`, `%(name)s`.
+_BIND_MARKER = re.compile(r"(?<![:\w]):[A-Za-z_]\w*|\?|\$\d+|%\([A-Za-z_]\w*\)s")
+
+
 def _template_text(node: ast.expr) -> str | None:
     """The literal skeleton of a string built from parts (values replaced by ``x``), or None if not built."""
     if isinstance(node, ast.JoinedStr):
@@ -145,10 +149,21 @@ def sql_built_from_strings(ctx: FileContext) -> Iterator[Violation]:
         if not is_text and method not in _EXECUTE_METHODS:
             continue
         skeleton = _built_string(ctx, call.args[0])
-        if skeleton is None:
+        if skeleton is None or _binds_values(ctx, call, skeleton):
             continue
         if is_text or method == "exec_driver_sql" or _SQL_SHAPE.match(skeleton):
             yield ctx.violation(call)
+
+
+def _binds_values(ctx: FileContext, call: ast.Call, skeleton: str) -> bool:
+    """Whether the statement is composed but its values are bound: placeholders in the text, or parameters passed
+    next to it. The formatted parts are then table names or SQL fragments the code chose, not client input."""
+    if _BIND_MARKER.search(skeleton) and not isinstance(call.args[0], ast.BinOp):
+        return True
+    if len(call.args) > 1 or any(kw.arg in ("parameters", "params", "args") for kw in call.keywords):
+        return True
+    outer = ctx.parent(call)
+    return isinstance(outer, ast.Call) and outer.args[:1] == [call] and (len(outer.args) > 1 or bool(outer.keywords))
 
 
 # --- PF002 ----------------------------------------------------------------------------------------------------
@@ -367,8 +382,21 @@ def _sequence_annotation(annotation: ast.expr) -> bool:
         head = (dotted(annotation.value) or "").rpartition(".")[2]
         if head == "Optional":
             return _sequence_annotation(annotation.slice)
-        return head in _SEQUENCES
+        # Only collections of plain values: nobody writes a list of objects comma-separated.
+        elements = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+        return head in _SEQUENCES and all(_scalar(e) for e in elements)
     return (dotted(annotation) or "").rpartition(".")[2] in ("list", "set", "tuple", "frozenset")
+
+
+_SCALARS = frozenset({"str", "int", "float", "Decimal", "EmailStr", "IPvAnyNetwork", "IPvAnyAddress", "IPv4Network",
+                      "IPv6Network", "IPv4Address", "IPv6Address"})
+
+
+def _scalar(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant) and node.value is Ellipsis:
+        return True  # tuple[str, ...]
+    name = (dotted(node) or "").rpartition(".")[2]
+    return name in _SCALARS or name.endswith("Url")
 
 
 def _decoding_disabled(model: ast.ClassDef) -> bool:
