@@ -28,6 +28,12 @@ _TIMEOUT_CONTEXTS = frozenset(
         "trio.move_on_after",
     }
 )
+#: Client methods that talk to a database, a cache or an HTTP service.
+_IO_METHODS = frozenset(
+    {"execute", "exec_driver_sql", "scalar", "scalars", "scalar_one", "fetch", "fetchrow", "fetchval", "fetchone",
+     "fetchall", "ping", "get", "post", "head", "request", "send", "connect", "begin", "acquire", "info", "exists",
+     "command", "publish", "stream", "cursor", "run_sync"}
+)
 #: Awaiting these bounds or combines other awaits: judged by what they wrap, not reported themselves.
 _LOOP_HELPERS = ("asyncio.", "anyio.", "trio.")
 
@@ -277,10 +283,10 @@ def _under_timeout(ctx: FileContext, node: ast.AST, function: ast.AST) -> bool:
     template="health_checks.py",
     requires=("fastapi",),
     docs=RuleDocs(
-        what_it_does="In a handler at a readiness path (`/ready`, `/readyz`, `/readiness`), flags awaited method "
-        "calls (`await conn.execute(...)`, `async with engine.connect()`) that no `asyncio.timeout()`, "
-        "`anyio.fail_after()` or `asyncio.wait_for()` bounds. Calls to the project's own helper functions are "
-        "left alone: the timeout may live there.",
+        what_it_does="In a handler at a readiness path (`/ready`, `/readyz`, `/readiness`), flags database, cache "
+        "and HTTP client calls on the handler's dependencies (`await conn.execute(...)`, `await redis.ping()`, "
+        "`async with engine.connect()`) that no `asyncio.timeout()`, `anyio.fail_after()` or `asyncio.wait_for()` "
+        "bounds. The project's own helpers and methods are left alone: the timeout may live there.",
         why="Kubernetes gives a probe 1 second by default. A check that hangs on a half-dead database outlives the "
         "probe, piles up concurrent probe requests and connections on the stuck dependency, and reports nothing "
         "useful. Bound each check below the probe's timeout and run them concurrently.",
@@ -319,6 +325,8 @@ def readiness_check_without_timeout(ctx: FileContext) -> Iterator[Violation]:
         for reported, call in _awaited_calls(ctx, route.function):
             if not isinstance(call.func, ast.Attribute) or _is_loop_helper(ctx, call):
                 continue
+            if call.func.attr not in _IO_METHODS:
+                continue  # a project method (`db.is_connectable()`) may carry its own timeout
             receiver = dotted(call.func.value)
             # Only a dependency the handler holds (a parameter, or what it opened from one) is known to be I/O;
             # `checks.run()` on the project's own registry may well bound each check inside.
