@@ -58,7 +58,7 @@ def review_source(
         findings += check_project([ctx], rules, complete=False, allowed={filename: codes}).findings
     if outcome.internal_errors:
         raise RuntimeError("; ".join(outcome.internal_errors))
-    return sorted(findings)
+    return sorted(findings, key=Finding.sort_key)
 
 
 def fix_source(

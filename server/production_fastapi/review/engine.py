@@ -142,7 +142,7 @@ def check_python(
         for violation in _run(rule, ctx, path, outcome):
             if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
                 outcome.findings.append(_to_finding(rule, violation, path))
-    outcome.findings.sort()
+    outcome.findings.sort(key=Finding.sort_key)
     return outcome, ctx
 
 
@@ -157,7 +157,7 @@ def check_text(path: str, text: str, rules: Sequence[Rule]) -> FileOutcome:
         for violation in _run(rule, ctx, path, outcome):
             if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
                 outcome.findings.append(_to_finding(rule, violation, path))
-    outcome.findings.sort()
+    outcome.findings.sort(key=Finding.sort_key)
     return outcome
 
 
@@ -195,7 +195,7 @@ def check_project(
             if file_suppressions and file_suppressions.suppresses(rule.code, violation.line, violation.end_line):
                 continue
             outcome.findings.append(_to_finding(rule, violation, path))
-    outcome.findings.sort()
+    outcome.findings.sort(key=Finding.sort_key)
     return outcome
 
 

@@ -39,6 +39,10 @@ class Finding:
     fixable: bool = field(default=False, compare=False)
     fix_title: str | None = field(default=None, compare=False)
 
+    def sort_key(self) -> tuple[str, int, int, str, int, int, str]:
+        """A total order (ties on position and code broken by extent and message), so output is deterministic."""
+        return (self.path, self.line, self.column, self.code, self.end_line, self.end_column, self.message)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

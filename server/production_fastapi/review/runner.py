@@ -93,7 +93,7 @@ class Runner:
             cache.save()
         if fix or diff:
             self._fix(files, report, write=fix)
-        report.findings.sort()
+        report.findings.sort(key=Finding.sort_key)
         return report
 
     # --- steps -------------------------------------------------------------------------------------------------
