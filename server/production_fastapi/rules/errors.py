@@ -10,12 +10,13 @@ from production_fastapi.rules._helpers import keyword
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
 
+_FASTAPI_HTTP_EXCEPTION = frozenset({"fastapi.HTTPException", "fastapi.exceptions.HTTPException"})
+
 #: What each required handler may be registered as (``500`` is Starlette's key for the catch-all handler).
 _REQUIRED: dict[str, frozenset[str]] = {
     "Exception": frozenset({"builtins.Exception", "builtins.BaseException", "500"}),
-    "HTTPException": frozenset(
-        {"starlette.exceptions.HTTPException", "fastapi.HTTPException", "fastapi.exceptions.HTTPException"}
-    ),
+    # Starlette's: the router raises it for 404/405, and FastAPI's own HTTPException derives from it.
+    "HTTPException": frozenset({"starlette.exceptions.HTTPException"}),
     "RequestValidationError": frozenset(
         {"fastapi.exceptions.RequestValidationError", "fastapi.RequestValidationError"}
     ),
@@ -33,7 +34,9 @@ _REQUIRED: dict[str, frozenset[str]] = {
     docs=RuleDocs(
         what_it_does="Reports a `FastAPI()` app that registers no handler for one of `Exception`, `HTTPException` "
         "and `RequestValidationError`, following the app into project functions it is passed to "
-        "(`install_error_handlers(app)`). Silent when the app is handed to code it cannot read.",
+        "(`install_error_handlers(app)`), and one that registers FastAPI's `HTTPException` instead of Starlette's "
+        "(the router's own 404/405 then keep the default body). Silent when the app is handed to code it cannot "
+        "read.",
         why="Without them a service answers in three shapes: `{\"detail\": ...}` for HTTP errors, a list of "
         "pydantic errors for validation, and a bare `Internal Server Error` text for crashes, with no request ID "
         "to find the log line. Clients and gateways need one machine-readable format (RFC 9457 "
@@ -49,9 +52,10 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 ''',
         use_instead='''\
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 app = FastAPI(title="orders")
 
@@ -83,6 +87,13 @@ def missing_problem_handlers(project: ProjectContext) -> Iterator[Violation]:
         if keys is None:
             continue
         missing = [name for name, wanted in _REQUIRED.items() if not (keys & wanted)]
+        if missing == ["HTTPException"] and keys & _FASTAPI_HTTP_EXCEPTION:
+            yield app.ctx.violation(app.call, "exception handler registered for FastAPI's `HTTPException` only: the "
+                                    "router's own 404 and 405 raise Starlette's and keep the default body; register "
+                                    "`starlette.exceptions.HTTPException`")
+            continue
+        if keys & _FASTAPI_HTTP_EXCEPTION:
+            missing = [m for m in missing if m != "HTTPException"]
         if missing:
             listed = ", ".join(f"`{name}`" for name in missing)
             yield app.ctx.violation(app.call, f"app has no exception handler for {listed}: errors leave in "
