@@ -327,23 +327,28 @@ def retry_after_missing(ctx: FileContext) -> Iterator[Violation]:
 # --- PF904 ----------------------------------------------------------------------------------------------------
 
 _GET_IPADDR = frozenset({"slowapi.util.get_ipaddr"})
+#: Keyword arguments that name a rate-limit key function: slowapi's, fastapi-limiter's, and the templates' own.
+_KEY_ARGUMENTS = frozenset({"key_func", "key", "identifier", "key_builder"})
+_FORWARDING_HEADERS = frozenset({"x-forwarded-for", "x-real-ip", "forwarded", "x-client-ip", "true-client-ip",
+                                 "cf-connecting-ip"})
 
 
 @file_rule(
     code="PF904",
     name="rate-limit-key-from-client-header",
     severity="error",
-    message="`get_ipaddr` keys rate limits on a header the client chooses",
+    message="rate-limit key read from a header the client chooses",
     skill_section="Rate limiting",
     template="rate_limiting.py",
-    requires=("slowapi",),
     docs=RuleDocs(
         what_it_does="Flags slowapi's `get_ipaddr` used as a rate-limit key function (`Limiter(key_func=...)`, "
-        "`@limiter.limit(..., key_func=...)`).",
+        "`@limiter.limit(..., key_func=...)`), and a key function of the same file (`key_func=`, `key=`, "
+        "`identifier=`) that reads `X-Forwarded-For`, `X-Real-IP` or `Forwarded` from the request headers.",
         why="`get_ipaddr` reads a header literally named `X_FORWARDED_FOR`, with underscores. Proxies send "
         "`X-Forwarded-For`, which never matches, so behind a proxy every client shares the proxy's address and "
         "one user exhausts everyone's limit; meanwhile any client can send `X_FORWARDED_FOR` itself and pick a "
-        "fresh key per request, bypassing the limit entirely.",
+        "fresh key per request, bypassing the limit entirely. A hand-written key that reads `X-Forwarded-For` "
+        "has the second problem: the client writes the header, so it writes its own key.",
         example='''\
 from slowapi import Limiter
 from slowapi.util import get_ipaddr
@@ -359,75 +364,43 @@ limiter = Limiter(key_func=get_remote_address)
     ),
 )
 def rate_limit_key_from_client_header(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("get_ipaddr", "orwarded", "ORWARDED", "eal-ip", "eal-IP", "EAL_IP", "lient-ip", "onnecting-ip"):
+        return
+    local = {f.name: f for f in function_nodes(ctx) if ctx.enclosing_function(f) is None}
     for call in ctx.nodes(ast.Call):
-        candidates = [kw.value for kw in call.keywords if kw.arg == "key_func"]
+        candidates = [kw.value for kw in call.keywords if kw.arg in _KEY_ARGUMENTS]
         if ctx.qualified_name(call.func) in _LIMITERS and call.args:
             candidates.append(call.args[0])
         for candidate in candidates:
             if ctx.qualified_name(candidate) in _GET_IPADDR:
-                yield ctx.violation(candidate)
+                yield ctx.violation(candidate, "`get_ipaddr` keys rate limits on a header the client chooses")
+            elif isinstance(candidate, ast.Name) and candidate.id in local and _reads_forwarding_header(
+                local[candidate.id]
+            ):
+                yield ctx.violation(candidate, f"rate-limit key `{candidate.id}` reads a forwarding header the client "
+                                    "can set: key on the peer address behind trusted proxy handling")
 
 
-# --- PF905 ----------------------------------------------------------------------------------------------------
+def _reads_forwarding_header(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The function looks a client-settable forwarding header up by name (``request.headers.get("x-forwarded-for")``,
+    ``request.headers["X-Real-IP"]``)."""
 
-#: Parts of slowapi that read the limiter from ``request.app.state.limiter`` at request time.
-_NEEDS_STATE = frozenset(
-    {"slowapi._rate_limit_exceeded_handler", "slowapi.extension._rate_limit_exceeded_handler",
-     "slowapi.middleware.SlowAPIMiddleware", "slowapi.middleware.SlowAPIASGIMiddleware"}
-)
+    def forwarding(node: ast.AST | None) -> bool:
+        value = string_value(node)
+        return value is not None and value.lower().replace("_", "-") in _FORWARDING_HEADERS
 
-
-def _sets_state_limiter(ctx: FileContext) -> bool:
-    for targets, _ in ctx.assignments():
-        if any(isinstance(t, ast.Attribute) and (dotted(t) or "").endswith("state.limiter") for t in targets):
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("get", "getlist", "get_all")
+            and (dotted(node.func.value) or "").endswith("headers")
+            and node.args
+            and forwarding(node.args[0])
+        ):
             return True
-    return any(
-        len(call.args) >= 2 and string_value(call.args[1]) == "limiter" for call in ctx.calls("builtins.setattr")
-    )
-
-
-@project_rule(
-    code="PF905",
-    name="slowapi-limiter-not-on-app-state",
-    severity="error",
-    message="slowapi reads `app.state.limiter`, which nothing sets",
-    skill_section="Rate limiting",
-    template="rate_limiting.py",
-    requires=("slowapi",),
-    docs=RuleDocs(
-        what_it_does="Flags slowapi's `SlowAPIMiddleware` or `_rate_limit_exceeded_handler` in a project where "
-        "nothing assigns `app.state.limiter`. Silent when it sees only part of the project.",
-        why="Both look the limiter up on `request.app.state` at request time. Without the assignment the middleware "
-        "raises `AttributeError` on every request, and the handler raises it exactly when a client hits the limit, "
-        "so the 429 meant to protect the service becomes a 500 and an error alert.",
-        example='''\
-from fastapi import FastAPI
-from slowapi import Limiter, _rate_limit_exceeded_handler
-from slowapi.errors import RateLimitExceeded
-from slowapi.util import get_remote_address
-
-limiter = Limiter(key_func=get_remote_address)
-app = FastAPI()
-app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)
-''',
-        use_instead='''\
-from fastapi import FastAPI
-from slowapi import Limiter, _rate_limit_exceeded_handler
-from slowapi.errors import RateLimitExceeded
-from slowapi.util import get_remote_address
-
-limiter = Limiter(key_func=get_remote_address)
-app = FastAPI()
-app.state.limiter = limiter
-app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)
-''',
-    ),
-)
-def slowapi_limiter_not_on_app_state(project: ProjectContext) -> Iterator[Violation]:
-    if not project.complete or any(_sets_state_limiter(ctx) for ctx in project.files):
-        return
-    for ctx in project.files:
-        for name in ctx.nodes(ast.Name, ast.Attribute):
-            if isinstance(ctx.parent(name), ast.Attribute) or ctx.qualified_name(name) not in _NEEDS_STATE:
-                continue
-            yield ctx.violation(name)
+        if isinstance(node, ast.Subscript) and (dotted(node.value) or "").endswith("headers") and forwarding(
+            node.slice
+        ):
+            return True
+    return False

@@ -644,6 +644,18 @@ def _is_response_call(ctx: FileContext, node: ast.AST) -> bool:
     )
 
 
+def _sent(ctx: FileContext, assign: ast.Assign, name: str, in_route: bool) -> bool:
+    """Whether a local dict reaches the client: passed to a response or `HTTPException`, or returned by a route."""
+    function = ctx.enclosing_function(assign)
+    if function is None:
+        return False
+    return any(
+        (_is_response_call(ctx, node) or (in_route and isinstance(node, ast.Return)))
+        and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+        for node in ast.walk(function)
+    )
+
+
 def _exception_handler_functions(ctx: FileContext) -> Iterator[tuple[ast.AsyncFunctionDef | ast.FunctionDef, str]]:
     """Handlers registered with ``@app.exception_handler(Exception)``: their exception parameter's name."""
     for function in function_nodes(ctx):
@@ -731,6 +743,14 @@ def error_detail_leak(ctx: FileContext) -> Iterator[Violation]:
                 and any(isinstance(t, ast.Subscript) for t in node.targets)
             ):
                 candidate = node.value
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Dict)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and _sent(ctx, node, node.targets[0].id, in_route)
+            ):
+                candidate = node.value  # `body = {..., "detail": str(exc)}` then `return JSONResponse(body)`
             if candidate is not None and _leaks(ctx, candidate, names) and id(candidate) not in reported:
                 reported.add(id(candidate))
                 yield ctx.violation(node)
