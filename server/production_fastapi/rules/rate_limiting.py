@@ -404,3 +404,68 @@ def _reads_forwarding_header(function: ast.FunctionDef | ast.AsyncFunctionDef) -
         ):
             return True
     return False
+
+
+# --- PF905 ----------------------------------------------------------------------------------------------------
+
+#: Parts of slowapi that read the limiter from ``request.app.state.limiter`` at request time.
+_NEEDS_STATE = frozenset(
+    {"slowapi._rate_limit_exceeded_handler", "slowapi.extension._rate_limit_exceeded_handler",
+     "slowapi.middleware.SlowAPIMiddleware", "slowapi.middleware.SlowAPIASGIMiddleware"}
+)
+
+
+def _sets_state_limiter(ctx: FileContext) -> bool:
+    for targets, _ in ctx.assignments():
+        if any(isinstance(t, ast.Attribute) and (dotted(t) or "").endswith("state.limiter") for t in targets):
+            return True
+    return any(
+        len(call.args) >= 2 and string_value(call.args[1]) == "limiter" for call in ctx.calls("builtins.setattr")
+    )
+
+
+@project_rule(
+    code="PF905",
+    name="slowapi-limiter-not-on-app-state",
+    severity="error",
+    message="slowapi reads `app.state.limiter`, which nothing sets",
+    skill_section="Rate limiting",
+    template="rate_limiting.py",
+    requires=("slowapi",),
+    docs=RuleDocs(
+        what_it_does="Flags slowapi's `SlowAPIMiddleware` or `_rate_limit_exceeded_handler` in a project where "
+        "nothing assigns `app.state.limiter`. Silent when it sees only part of the project.",
+        why="Both look the limiter up on `request.app.state` at request time. Without the assignment the middleware "
+        "raises `AttributeError` on every request, and the handler raises it exactly when a client hits the limit, "
+        "so the 429 meant to protect the service becomes a 500 and an error alert.",
+        example='''\
+from fastapi import FastAPI
+from slowapi import Limiter, _rate_limit_exceeded_handler
+from slowapi.errors import RateLimitExceeded
+from slowapi.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address)
+app = FastAPI()
+app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)
+''',
+        use_instead='''\
+from fastapi import FastAPI
+from slowapi import Limiter, _rate_limit_exceeded_handler
+from slowapi.errors import RateLimitExceeded
+from slowapi.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address)
+app = FastAPI()
+app.state.limiter = limiter
+app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)
+''',
+    ),
+)
+def slowapi_limiter_not_on_app_state(project: ProjectContext) -> Iterator[Violation]:
+    if not project.complete or any(_sets_state_limiter(ctx) for ctx in project.files):
+        return
+    for ctx in project.files:
+        for name in ctx.nodes(ast.Name, ast.Attribute):
+            if isinstance(ctx.parent(name), ast.Attribute) or ctx.qualified_name(name) not in _NEEDS_STATE:
+                continue
+            yield ctx.violation(name)
