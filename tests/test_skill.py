@@ -832,3 +832,36 @@ def test_testing_reference_example_runs_against_the_templates(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "1 passed" in result.stdout
+
+
+def test_stated_middleware_order_and_request_id_rule_match_the_templates(tmp_path: Path) -> None:
+    from conftest import import_template
+
+    settings = import_template("settings").Settings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/order.db",
+        cors_origins=["https://app.example.com"],
+        trusted_proxies=["10.0.0.1"],
+    )
+    app = import_template("main").create_app(settings)
+    outside_in = [m.cls.__name__ for m in app.user_middleware]
+    assert outside_in == [
+        "CORSMiddleware",
+        "ProxyHeadersMiddleware",
+        "RequestIDMiddleware",
+        "AccessLogMiddleware",
+        "SecurityHeadersMiddleware",
+        "BodyLimitMiddleware",
+    ]
+    assert re.search(
+        r"from the outside in: CORS .*proxy headers, request\s+ID .*access log, security headers, body limit",
+        BODY,
+        re.DOTALL,
+    )
+
+    accept = import_template("request_context").accept_request_id
+    assert "1-128 characters from `A-Z a-z 0-9 . _ : + = / -`" in BODY
+    for kept in ("Ab9._:+=/-", "x" * 128):
+        assert accept(kept) == kept
+    for replaced in ("has space", "x" * 129, "", "new\nline", "quote'"):
+        assert accept(replaced) != replaced
