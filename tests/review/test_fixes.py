@@ -332,6 +332,25 @@ cache = aioredis.from_url("redis://cache:6379/0")
     ),
 ]
 
+CASES += [
+    (
+        "PF904",
+        "get-ipaddr",
+        """\
+from slowapi import Limiter
+from slowapi.util import get_ipaddr
+
+limiter = Limiter(key_func=get_ipaddr, headers_enabled=True)
+""",
+        """\
+from slowapi import Limiter
+from slowapi.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+""",
+    ),
+]
+
 UNFIXABLE_EXTRA: list[tuple[str, str, str]] = [
     (
         "PF101",

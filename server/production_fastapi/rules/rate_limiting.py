@@ -338,7 +338,9 @@ _FORWARDING_HEADERS = frozenset({"x-forwarded-for", "x-real-ip", "forwarded", "x
     name="rate-limit-key-from-client-header",
     severity="error",
     message="rate-limit key read from a header the client chooses",
+    fix_title="Key on `get_remote_address`",
     skill_section="Rate limiting",
+    fix="production_fastapi.rules.rate_limiting_fixes:GetIpaddrToRemoteAddress",
     template="rate_limiting.py",
     docs=RuleDocs(
         what_it_does="Flags slowapi's `get_ipaddr` used as a rate-limit key function (`Limiter(key_func=...)`, "
@@ -361,6 +363,11 @@ from slowapi.util import get_remote_address
 
 limiter = Limiter(key_func=get_remote_address)
 ''',
+        fix_safety="Safe for `get_ipaddr` itself: it becomes slowapi's `get_remote_address` (same signature). "
+        "For honest traffic behind a proxy both already return the proxy's address (the underscore header never "
+        "matches); the fix only removes the client's ability to choose its key. Configure uvicorn's "
+        "`--forwarded-allow-ips` with the proxy's addresses to get real client addresses. Hand-written key "
+        "functions are only reported.",
     ),
 )
 def rate_limit_key_from_client_header(ctx: FileContext) -> Iterator[Violation]:
@@ -373,12 +380,13 @@ def rate_limit_key_from_client_header(ctx: FileContext) -> Iterator[Violation]:
             candidates.append(call.args[0])
         for candidate in candidates:
             if ctx.qualified_name(candidate) in _GET_IPADDR:
-                yield ctx.violation(candidate, "`get_ipaddr` keys rate limits on a header the client chooses")
+                yield ctx.violation(candidate, "`get_ipaddr` keys rate limits on a header the client chooses",
+                                    fixable=isinstance(candidate, (ast.Name, ast.Attribute)))
             elif isinstance(candidate, ast.Name) and candidate.id in local and _reads_forwarding_header(
                 local[candidate.id]
             ):
                 yield ctx.violation(candidate, f"rate-limit key `{candidate.id}` reads a forwarding header the client "
-                                    "can set: key on the peer address behind trusted proxy handling")
+                                    "can set: key on the peer address behind trusted proxy handling", fixable=False)
 
 
 def _reads_forwarding_header(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
