@@ -321,9 +321,92 @@ app.add_middleware(RequestBodyLimitMiddleware, max_body_size=1_048_576)
     ),
 )
 def missing_body_size_limit(project: ProjectContext) -> Iterator[Violation]:
+    yield from _apps_without_middleware(project, _BODY_LIMIT_WORDS)
+
+
+def _apps_without_middleware(project: ProjectContext, words: tuple[str, ...]) -> Iterator[Violation]:
+    """Service apps none of whose middleware (added, declared or decorated) is named with one of ``words``."""
     for app in service_apps(project):
         calls = app.registrations("add_middleware", "middleware")
         declared = [keyword(c, "middleware") for c in app.registrations("constructor:middleware")]
         nodes: list[ast.AST] = [*calls, *(d for d in declared if d is not None)]
-        if not any(mentions_name(node, *_BODY_LIMIT_WORDS) for node in nodes):
+        if not any(mentions_name(node, *words) for node in nodes):
             yield app.ctx.violation(app.call)
+
+
+# --- PF505 ----------------------------------------------------------------------------------------------------
+
+_SECURITY_HEADER_WORDS = ("securityheader", "security_header", "secureheader", "secure_header", "helmet", "hsts",
+                          "secweb")
+
+
+@project_rule(
+    code="PF505",
+    name="missing-security-headers",
+    severity="info",
+    message="app sets no security headers (`X-Content-Type-Options`, `Strict-Transport-Security`...)",
+    skill_section="Middleware and CORS",
+    template="middleware.py",
+    requires=("fastapi",),
+    docs=RuleDocs(
+        what_it_does="Reports a `FastAPI()` app with no security-headers middleware (one named like "
+        "`SecurityHeadersMiddleware`, `helmet` or `hsts`), following the app into the project's helpers. Info: a "
+        "gateway in front may add the headers.",
+        why="Without `X-Content-Type-Options: nosniff` browsers may sniff a JSON error into HTML, without "
+        "`Strict-Transport-Security` the first request of a visit can be downgraded to plain HTTP, and without "
+        "`X-Frame-Options` any page can frame the service's HTML (docs, redirects). The headers cost nothing and "
+        "one middleware guarantees them on every response, errors included.",
+        example='''\
+from fastapi import FastAPI
+
+app = FastAPI(title="orders")
+''',
+        use_instead='''\
+from fastapi import FastAPI
+
+from app.middleware import SecurityHeadersMiddleware
+
+app = FastAPI(title="orders")
+app.add_middleware(SecurityHeadersMiddleware)
+''',
+    ),
+)
+def missing_security_headers(project: ProjectContext) -> Iterator[Violation]:
+    yield from _apps_without_middleware(project, _SECURITY_HEADER_WORDS)
+
+
+# --- PF506 ----------------------------------------------------------------------------------------------------
+
+
+@project_rule(
+    code="PF506",
+    name="missing-request-id",
+    severity="info",
+    message="app assigns no request ID: log lines and error responses can't be matched",
+    skill_section="Middleware and CORS",
+    template="middleware.py",
+    requires=("fastapi",),
+    docs=RuleDocs(
+        what_it_does="Reports a `FastAPI()` app with no request-ID middleware (one named like "
+        "`RequestIDMiddleware` or asgi-correlation-id's `CorrelationIdMiddleware`), following the app into the "
+        "project's helpers.",
+        why="When a client reports a failed request, the request ID in the response is the one key that finds "
+        "its log lines, its trace and the error behind a 500. Without it, debugging production means guessing "
+        "by timestamp across every replica.",
+        example='''\
+from fastapi import FastAPI
+
+app = FastAPI(title="orders")
+''',
+        use_instead='''\
+from fastapi import FastAPI
+
+from app.middleware import RequestIDMiddleware
+
+app = FastAPI(title="orders")
+app.add_middleware(RequestIDMiddleware)
+''',
+    ),
+)
+def missing_request_id(project: ProjectContext) -> Iterator[Violation]:
+    yield from _apps_without_middleware(project, _REQUEST_ID_WORDS)
