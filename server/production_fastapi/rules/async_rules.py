@@ -541,7 +541,7 @@ def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
     for call in ctx.nodes(ast.Call):
         qualified = ctx.qualified_name(call.func)
         timeout = keyword(call, "timeout")
-        if qualified in _HTTPX_CLIENTS or (qualified or "").startswith("httpx."):
+        if qualified != "httpx.Timeout" and (qualified or "").startswith("httpx."):
             if timeout is not None and _no_timeout(ctx, timeout):
                 yield ctx.violation(call, "`timeout=None` disables httpx's timeouts: a hung upstream holds the "
                                     "request forever")
