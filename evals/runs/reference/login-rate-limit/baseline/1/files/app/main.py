@@ -38,11 +38,14 @@ def forwarded_client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-LoginLimit = Annotated[None, Depends(rate_limit("5/minute", scope="login", key=forwarded_client))]
+
 
 
 @app.post("/auth/login")
-async def login(credentials: Credentials, _: LoginLimit) -> Session:
+async def login(
+    credentials: Credentials,
+    _: Annotated[None, Depends(rate_limit("5/minute", scope="login", key=forwarded_client))],
+) -> Session:
     token = authenticate(credentials.username, credentials.password)
     if token is None:
         raise HTTPException(status_code=401, detail="invalid credentials")

@@ -30,13 +30,13 @@ class Session(BaseModel):
     token: str
 
 
-# Keyed on the peer address: behind a proxy, uvicorn's --forwarded-allow-ips (the proxy's own addresses) turns
-# X-Forwarded-For into the peer; a header from anyone else is never a key.
-LoginLimit = Annotated[None, Depends(rate_limit("5/minute", scope="login"))]
-
-
 @app.post("/auth/login")
-async def login(credentials: Credentials, _: LoginLimit) -> Session:
+async def login(
+    credentials: Credentials,
+    # Keyed on the peer address: behind a proxy, uvicorn's --forwarded-allow-ips (the proxy's own addresses) turns
+    # X-Forwarded-For into the peer; a header from anyone else is never a key.
+    _: Annotated[None, Depends(rate_limit("5/minute", scope="login"))],
+) -> Session:
     token = authenticate(credentials.username, credentials.password)
     if token is None:
         raise HTTPException(status_code=401, detail="invalid credentials")

@@ -87,6 +87,11 @@ class RequestIDMiddleware:
             # clear_contextvars() would.
             with structlog.contextvars.bound_contextvars(request_id=request_id):
                 await self.app(scope, receive, send_with_request_id)
+        except Exception as exc:
+            # The server logs this exception again once it has left every middleware and the request's context;
+            # a note on the exception carries the ID into that traceback too.
+            exc.add_note(f"request_id: {request_id}")
+            raise
         finally:
             unbind_request_id(token)
 
