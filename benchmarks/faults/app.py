@@ -2,6 +2,7 @@
 
 - ``GET /slow?seconds=2``: a request that stays in flight (graceful shutdown); logs ``slow_request_started``.
 - ``GET /db``: one round trip through ``SessionDep`` (database outages).
+- ``GET /db-then-wait``: a read, then a pause with the session still open (an outage during session teardown).
 - ``GET /limited``: behind the templates' ``rate_limit`` dependency (Redis outages, fail-open/closed).
 - ``POST /orders``: a validated JSON body (malformed JSON, oversized bodies).
 
@@ -43,6 +44,16 @@ async def slow(seconds: Annotated[float, Query(ge=0, le=30)] = 2.0) -> dict[str,
 @router.get("/db")
 async def database_round_trip(session: SessionDep) -> dict[str, int]:
     value = (await session.execute(text("SELECT 1"))).scalar_one()
+    return {"db": int(value)}
+
+
+@router.get("/db-then-wait")
+async def database_then_wait(
+    session: SessionDep, seconds: Annotated[float, Query(ge=0, le=10)] = 0.5
+) -> dict[str, int]:
+    """Reads, then keeps its session (and the transaction SQLAlchemy began) open a while without touching it."""
+    value = (await session.execute(text("SELECT 1"))).scalar_one()
+    await asyncio.sleep(seconds)
     return {"db": int(value)}
 
 

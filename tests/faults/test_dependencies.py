@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,8 @@ def test_database_outage(stack: Stack, mode: Mode, check_status: str) -> None:
     "takes about 2 s more, so the first probe after a blackhole answers in ~2.8 s, past the 1 s probe timeout",
 )
 def test_first_probe_after_database_blackhole_within_budget(stack: Stack) -> None:
-    assert timed_get(stack.client, "/db").status == 200  # a pooled connection exists
+    assert timed_get(stack.client, "/db").status == 200  # a pooled connection exists...
+    time.sleep(0.3)  # ...and is back in the pool (the session closes after the response is sent)
     stack.postgres.set_mode("blackhole")
     try:
         ready = timed_get(stack.client, "/health/ready")
@@ -98,6 +100,26 @@ def test_first_probe_after_database_blackhole_within_budget(stack: Stack) -> Non
         wait_until_ready(stack.client)
     assert ready.status == 503
     assert ready.seconds < PROBE_BUDGET_SECONDS, f"first probe took {ready.seconds:.2f}s"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="templates/database.py get_session closes the session after the response is sent; when the database went "
+    "away meanwhile, the rollback in close() raises out of the app: uvicorn logs 'Exception in ASGI application' "
+    "for a request that succeeded and drops the keep-alive connection",
+)
+def test_outage_during_session_teardown_is_not_an_application_crash(stack: Stack) -> None:
+    log_before = len(stack.server.log_text())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(timed_get, stack.client, "/db-then-wait?seconds=0.6")
+        time.sleep(0.3)  # the handler has read and now waits with its transaction open
+        stack.postgres.set_mode("refuse")
+        response = pending.result(timeout=10)
+    time.sleep(0.3)
+    stack.postgres.set_mode("pass")
+    wait_until_ready(stack.client)
+    assert response.status == 200  # the handler had everything it needed
+    assert "Exception in ASGI application" not in stack.server.log_text()[log_before:]
 
 
 @pytest.mark.parametrize(("mode", "check_status"), [("refuse", "failed"), ("blackhole", "timeout")])
