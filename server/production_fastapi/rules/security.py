@@ -42,8 +42,9 @@ _BIND_MARKER = re.compile(r"(?<![:\w]):[A-Za-z_]\w*|\?|\$\d+|%\([A-Za-z_]\w*\)s"
 def _template_text(node: ast.expr) -> str | None:
     """The literal skeleton of a string built from parts (values replaced by ``x``), or None if not built."""
     if isinstance(node, ast.JoinedStr):
-        if not any(isinstance(v, ast.FormattedValue) for v in node.values):
-            return None
+        formatted = [v for v in node.values if isinstance(v, ast.FormattedValue)]
+        if not formatted or all(_constant_name(v.value) for v in formatted):
+            return None  # only UPPER_CASE constants spliced in: the code's own identifiers
         return "".join(string_value(v) or "x" for v in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         left = string_value(node.left)
@@ -69,6 +70,12 @@ def _template_text(node: ast.expr) -> str | None:
     ):
         return string_value(node.func.value)
     return None
+
+
+def _constant_name(node: ast.expr) -> bool:
+    name = dotted(node)
+    last = name.rpartition(".")[2] if name else ""
+    return bool(last) and last.isupper()
 
 
 def _built_string(ctx: FileContext, node: ast.expr) -> str | None:
@@ -158,8 +165,13 @@ def sql_built_from_strings(ctx: FileContext) -> Iterator[Violation]:
 def _binds_values(ctx: FileContext, call: ast.Call, skeleton: str) -> bool:
     """Whether the statement is composed but its values are bound: placeholders in the text, or parameters passed
     next to it. The formatted parts are then table names or SQL fragments the code chose, not client input."""
-    if _BIND_MARKER.search(skeleton) and not isinstance(call.args[0], ast.BinOp):
+    first = call.args[0]
+    percent_formatted = isinstance(first, ast.BinOp) and isinstance(first.op, ast.Mod)
+    if _BIND_MARKER.search(skeleton) and not percent_formatted:
         return True
+    parent = ctx.parent(call)
+    if isinstance(parent, ast.keyword) and parent.arg in ("server_default", "server_onupdate"):
+        return True  # DDL written once by the schema, not per request
     if len(call.args) > 1 or any(kw.arg in ("parameters", "params", "args") for kw in call.keywords):
         return True
     outer = ctx.parent(call)
