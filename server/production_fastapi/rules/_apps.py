@@ -132,11 +132,23 @@ class ServiceApp:
         return paths
 
 
+def _service_graph(project: ProjectContext) -> AppGraph:
+    """The graph of the project's code without its tests: a test handing the app to a test client or a lifespan
+    helper says nothing about what the service registers, and must not make the app look unknowable."""
+    cached = getattr(project, "_pf_service_graph", None)
+    if isinstance(cached, AppGraph):
+        return cached
+    code = [ctx for ctx in project.files if not is_test_file(ctx)]
+    graph = project.graph if len(code) == len(project.files) else AppGraph.build(ProjectContext(code))
+    project._pf_service_graph = graph  # type: ignore[attr-defined]
+    return graph
+
+
 def service_apps(project: ProjectContext) -> Iterator[ServiceApp]:
     """The project's service apps the graph sees completely. Nothing when the project itself is partial."""
     if not project.complete:
         return
-    graph = project.graph
+    graph = _service_graph(project)
     mounted = {
         id(include.child)
         for node in graph.nodes
