@@ -63,3 +63,68 @@ def test_command_rules_read_continued_lines_and_report_the_first() -> None:
     assert [v.line for v in found] == [3]
     bounded = script.replace("--port 8000", "--port 8000 --timeout-graceful-shutdown 20")
     assert run_rule(get_rule("PF808"), bounded, "start.sh") == []
+
+
+# Shapes that real code has and fixtures rarely do: every rule must take them without raising.
+ODD_SHAPES = '''\
+from __future__ import annotations
+import asyncio, time
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings
+
+app = FastAPI(*[], **{})
+router = APIRouter(prefix=PREFIX)
+app.include_router(*routers)
+app.mount("/x", app=make_app())
+app.add_middleware()
+app.add_exception_handler()
+handlers = {**base}
+limiter = None
+
+
+@app.get(f"/{name}")
+@router.api_route(path="/r", methods=["GET", "POST"])
+@(lambda f: f)
+async def odd(x: "Model | None" = None, *args: int, y: int = Depends(), **kwargs: str) -> "list[Model]":
+    match x:
+        case {"a": 1, **rest}:
+            pass
+        case [first, *others]:
+            pass
+    if (n := len(args)) > 1:
+        time.sleep
+    async with asyncio.timeout(1), (await get())() as conn:
+        await conn
+    try:
+        raise HTTPException(*args)
+    except* ValueError as group:
+        pass
+    return [y for y in (await z for z in ())]
+
+
+class Model(BaseModel, metaclass=Meta):
+    a: int = Field(*defaults)
+    b: "list[str]"
+    class Config: ...
+
+
+class S(BaseSettings):
+    secret_key: "SecretStr | str" = Field(default_factory=lambda: "x")
+    items: list[str] | None = None
+'''
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_rule_takes_odd_shapes_without_raising(rule: Rule) -> None:
+    filename = "Dockerfile" if rule.kind == "text" else "app/odd.py"
+    run_rule(rule, ODD_SHAPES, filename)
+    run_rule(rule, "", filename)
+
+
+def test_odd_shapes_through_review_and_fix() -> None:
+    from production_fastapi.review import fix_source, review_source
+
+    review_source(ODD_SHAPES, filename="app/odd.py")
+    fixed, _ = fix_source(ODD_SHAPES, filename="app/odd.py")
+    ast.parse(fixed)
