@@ -50,7 +50,7 @@ def fuzz_scaffolded_service(
 ) -> FuzzResult:
     project = scaffold(workdir, database=database)
     migrate(project, database_url)
-    seed(project, database_url, 20)
+    seed(database_url, 20)
     schema = export_schema(project, database_url, workdir / "openapi.json")
     port = free_port()
     env = service_env(project, database_url)

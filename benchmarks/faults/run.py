@@ -37,18 +37,21 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 def run_shutdown(workdir: Path, in_flight: int, slow_seconds: float, graceful: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'shutdown.db'}", "ENVIRONMENT": "test"}
-    servers = {
-        "uvicorn": lambda port: uvicorn_command(
-            APP, port, factory=True, extra=["--timeout-graceful-shutdown", str(graceful)]
-        ),
-        "gunicorn (uvicorn-worker, 2 workers)": lambda port: gunicorn_command(
-            APP + "()", port, workers=2,
-            extra=["--config", str(REPO / "templates" / "gunicorn_conf.py"), "--graceful-timeout", str(graceful)],
-        ),
-    }  # fmt: skip
-    for name, build in servers.items():
-        port = free_port()
-        with running_server(build(port), port, workdir / f"shutdown-{port}.log", env=env) as server:
+    servers: dict[str, list[str]] = {}
+    port_of: dict[str, int] = {}
+    port_of["uvicorn"] = free_port()
+    servers["uvicorn"] = uvicorn_command(
+        APP, port_of["uvicorn"], factory=True, extra=["--timeout-graceful-shutdown", str(graceful)]
+    )
+    gunicorn = "gunicorn (uvicorn-worker, 2 workers)"
+    port_of[gunicorn] = free_port()
+    servers[gunicorn] = gunicorn_command(
+        APP + "()", port_of[gunicorn], workers=2,
+        extra=["--config", str(REPO / "templates" / "gunicorn_conf.py"), "--graceful-timeout", str(graceful)],
+    )  # fmt: skip
+    for name, command in servers.items():
+        port = port_of[name]
+        with running_server(command, port, workdir / f"shutdown-{port}.log", env=env) as server:
             report = asyncio.run(
                 sigterm_under_load(server, in_flight=in_flight, slow_seconds=slow_seconds, exit_timeout=graceful + 10)
             )

@@ -37,6 +37,8 @@ def reference() -> FastAPI:
 
 
 def ours() -> FastAPI:
+    from pydantic import SecretStr
+
     from templates.main import create_app
     from templates.settings import Settings
 
@@ -46,7 +48,7 @@ def ours() -> FastAPI:
         environment="production",
         log_level="INFO",
         cors_origins=[ORIGIN],
-        database_url="sqlite+aiosqlite:///:memory:",
+        database_url=SecretStr("sqlite+aiosqlite:///:memory:"),
     )
     return create_app(settings, routers=[bench_router()])
 

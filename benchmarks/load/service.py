@@ -53,7 +53,7 @@ def measure(kind: str, arguments: argparse.Namespace, workdir: Path) -> dict[str
     with ExitStack() as stack:
         url = stack.enter_context(database_for(kind, workdir))
         migrate(project, url)
-        seed(project, url, SEEDED)
+        seed(url, SEEDED)
         port = free_port()
         server = stack.enter_context(
             running_server(
