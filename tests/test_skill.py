@@ -865,3 +865,61 @@ def test_stated_middleware_order_and_request_id_rule_match_the_templates(tmp_pat
         assert accept(kept) == kept
     for replaced in ("has space", "x" * 129, "", "new\nline", "quote'"):
         assert accept(replaced) != replaced
+
+
+BACKGROUND_APP = """
+import asyncio
+import pathlib
+
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+
+
+async def deliver() -> None:
+    await asyncio.sleep(1.0)
+    (pathlib.Path(__file__).parent / "delivered").write_text("yes")
+
+
+@app.post("/notify", status_code=202)
+async def notify(tasks: BackgroundTasks) -> dict[str, str]:
+    tasks.add_task(deliver)
+    return {"status": "queued"}
+"""
+
+
+def test_sigterm_waits_for_background_tasks_and_uvicorn_reraises_it(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from conftest import free_port
+
+    (tmp_path / "bgapp.py").write_text(BACKGROUND_APP, encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bgapp:app", "--port", str(port), "--timeout-graceful-shutdown", "10"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.post(f"http://127.0.0.1:{port}/notify", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.1)
+        assert response.status_code == 202
+        server.send_signal(signal.SIGTERM)
+        returncode = server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    # The 202 was sent before the work ran; shutdown still waited for it.
+    assert (tmp_path / "delivered").read_text() == "yes"
+    assert returncode == -signal.SIGTERM
+    assert "(it runs inside the request, so graceful\n  shutdown waits for it)" in BODY
+    assert "expect a return code of `-15`" in (REFERENCES / "testing.md").read_text(encoding="utf-8")
