@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from production_fastapi.review import Config, review_paths
 from production_fastapi.review.cache import CACHE_DIR_NAME
 
@@ -102,3 +104,29 @@ def test_an_unwritable_cache_directory_is_not_an_error(tmp_path: Path) -> None:
     report = review_paths([app], config=Config(root=tmp_path), select=["PF702"], jobs=1, cache_dir=blocker)
     assert report.errors == []
     assert [f.code for f in report.findings] == ["PF702"]
+
+
+def test_a_warm_run_checks_nothing_even_with_two_roots_sharing_a_cache_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from production_fastapi.review import pool
+
+    for name in ("svc_a", "svc_b"):
+        root = tmp_path / name
+        (root / "app").mkdir(parents=True)
+        (root / "pyproject.toml").write_text(f'[project]\nname = "{name}"\n')
+        (root / "app" / "main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n" + SLEEPY)
+    shared = tmp_path / "shared-cache"
+    cold = review_paths([tmp_path], cache_dir=shared, jobs=1)
+    jobs: list[object] = []
+    real = pool.run_job
+
+    def spy(job: pool.Job) -> pool.JobResult:
+        jobs.append(job)
+        return real(job)
+
+    monkeypatch.setattr(pool, "run_job", spy)
+    warm = review_paths([tmp_path], cache_dir=shared, jobs=1)
+    assert jobs == []  # no file parsed, no project rule re-run
+    assert warm.findings == cold.findings
+    assert {f.code for f in warm.findings} >= {"PF301", "PF702"}

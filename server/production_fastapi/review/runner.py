@@ -81,15 +81,16 @@ class Runner:
         caches = self._load_caches(files)
         pending = self._read_and_probe(files, caches, report)
         project_findings = self._check(files, pending, caches, report)
+        pending_ids = {id(p) for p in pending}
         for file in files:
             if file.outcome is not None:
                 report.findings.extend(file.outcome.findings)
                 report.errors.extend(file.outcome.internal_errors)
                 cache = caches.get(file.config.root)
-                if cache is not None and file.key and any(file is p for p in pending):
+                if cache is not None and file.key and id(file) in pending_ids:
                     cache.put(file.key, file.outcome)
         report.findings.extend(project_findings)
-        for cache in caches.values():
+        for cache in {id(c): c for c in caches.values()}.values():
             cache.save()
         if fix or diff:
             self._fix(files, report, write=fix)
@@ -99,13 +100,18 @@ class Runner:
     # --- steps -------------------------------------------------------------------------------------------------
 
     def _load_caches(self, files: Sequence[_File]) -> dict[Path, Cache]:
+        """One cache per configuration root; roots sharing a cache file (``--cache-dir``) share one instance, so
+        one root's save cannot overwrite another's entries."""
         if not self._use_cache:
             return {}
         caches: dict[Path, Cache] = {}
+        by_file: dict[Path, Cache] = {}
         for file in files:
             root = file.config.root
-            if root not in caches:
-                caches[root] = Cache.open(self._cache_dir or root / ".production-fastapi-cache", file.config)
+            if root in caches:
+                continue
+            cache = Cache.open(self._cache_dir or root / ".production-fastapi-cache", file.config)
+            caches[root] = by_file.setdefault(cache.file, cache)
         return caches
 
     def _read_and_probe(self, files: Sequence[_File], caches: dict[Path, Cache], report: Report) -> list[_File]:
