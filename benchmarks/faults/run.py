@@ -157,13 +157,14 @@ def render(data: dict[str, Any]) -> str:
     if "shutdown" in data:
         lines += ["## Graceful shutdown (SIGTERM with N slow requests in flight, new connections arriving)", "",
                   "| server | N in flight | completed | dropped | arrivals after SIGTERM | exit code | exit after | "
-                  "lifespan cleanup logged |", "|---|---:|---:|---:|---|---:|---:|---|"]  # fmt: skip
+                  "lifespan cleanup logged | arrivals the app started |",
+                  "|---|---:|---:|---:|---|---:|---:|---|---:|"]  # fmt: skip
         for name, row in data["shutdown"].items():
             arrivals = ", ".join(f"{k} {v}" for k, v in sorted(row["arrivals"].items()))
             lines.append(
                 f"| {name} | {row['in_flight']} | {row['completed']} | {row['dropped']} | {arrivals} | "
                 f"{row['exit_code']} | {row['exit_seconds']} s (slow requests {row['slow_request_s']} s, graceful "
-                f"timeout {row['graceful_timeout_s']} s) | {row.get('cleanup_logged', '')} |"
+                f"timeout {row['graceful_timeout_s']} s) | {row['cleanup_logged']} | {row['arrivals_started_by_app']} |"
             )
         lines.append("")
     if "dependencies" in data:
