@@ -161,6 +161,8 @@ class AppGraph:
         #: becomes a node, once in its file's own pass) and must register once.
         self._seen: set[int] = set()
         self._decorators: dict[int, set[int]] = {}
+        self._functions_by_name: dict[str, list[tuple[str, tuple[FileContext, FunctionDef]]]] | None = None
+        self._modules_by_name: dict[str, list[tuple[str, FileContext]]] | None = None
 
     # --- public queries ----------------------------------------------------------------------------------------
 
@@ -173,11 +175,13 @@ class AppGraph:
     def reachable(self, root: Node) -> list[Node]:
         """The node, the helper parameters it was passed to, and every router included below it."""
         seen: list[Node] = []
+        visited: set[int] = set()
         stack = [root]
         while stack:
             node = stack.pop()
-            if any(node is s for s in seen):
+            if id(node) in visited:
                 continue
+            visited.add(id(node))
             seen.append(node)
             stack.extend(node.bound)
             stack.extend(inc.child for inc in node.includes if inc.child is not None)
@@ -335,7 +339,14 @@ class AppGraph:
         found = self._functions.get(qualified)
         if found is not None:
             return found
-        matches = [v for k, v in self._functions.items() if k.endswith("." + qualified) or qualified.endswith("." + k)]
+        # Module names are best effort (``src/`` layouts, packages reviewed from inside): accept a unique suffix
+        # match, looked up by the last component so this stays linear in the project's size.
+        if self._functions_by_name is None:
+            self._functions_by_name = {}
+            for key, value in self._functions.items():
+                self._functions_by_name.setdefault(key.rpartition(".")[2], []).append((key, value))
+        candidates = self._functions_by_name.get(qualified.rpartition(".")[2], [])
+        matches = [v for k, v in candidates if k.endswith("." + qualified) or qualified.endswith("." + k)]
         return matches[0] if len(matches) == 1 else None
 
     @staticmethod
@@ -385,7 +396,12 @@ class AppGraph:
     def _module_file(self, module: str) -> FileContext | None:
         if module in self._files_by_module:
             return self._files_by_module[module]
-        matches = [f for m, f in self._files_by_module.items() if m.endswith("." + module) or module.endswith("." + m)]
+        if self._modules_by_name is None:
+            self._modules_by_name = {}
+            for name, ctx in self._files_by_module.items():
+                self._modules_by_name.setdefault(name.rpartition(".")[2], []).append((name, ctx))
+        candidates = self._modules_by_name.get(module.rpartition(".")[2], [])
+        matches = [f for m, f in candidates if m.endswith("." + module) or module.endswith("." + m)]
         return matches[0] if len(matches) == 1 else None
 
     # --- uses: routes, includes, registrations, escapes --------------------------------------------------------
