@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from pf_evals_helpers import write
@@ -20,10 +19,13 @@ def test_agent_files_cannot_change_how_checks_run(tiny_task: Task, tmp_path: Pat
     write(tree / "conftest.py", sabotage)
     write(tree / "pyproject.toml", '[tool.pytest.ini_options]\naddopts = "-x --bogus-flag"\n')
     write(tree / "tests/test_ping.py", "def test_ping() -> None:\n    assert False\n")
+    before = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*"))
     run = run_checks(tiny_task, tree)
     assert run.infra_error is None
     assert run.failed() == set()
     assert run.passed() == ALL_CHECKS
+    # Graded from a copy: the tree itself is left as it was.
+    assert sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*")) == before
 
 
 def test_broken_agent_code_fails_checks_not_infrastructure(tiny_task: Task, tmp_path: Path) -> None:
@@ -50,11 +52,3 @@ def test_a_hung_run_is_an_infrastructure_error(tiny_task: Task, tmp_path: Path) 
     run = run_checks(tiny_task, tree, timeout=4)
     assert run.infra_error == "hidden tests did not finish within 4 s"
 
-
-def test_files_are_graded_from_a_copy(tiny_task: Task, tmp_path: Path) -> None:
-    tree = materialize(tiny_task, "starter", tmp_path / "tree")
-    before = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*"))
-    run_checks(tiny_task, tree)
-    after = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*"))
-    assert before == after
-    shutil.rmtree(tree)

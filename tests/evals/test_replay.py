@@ -16,15 +16,20 @@ def test_replaying_a_recorded_task_regrades_to_the_same_verdicts(tmp_path: Path)
     out = tmp_path / "replay"
     completed = subprocess.run(
         [sys.executable, "-m", "production_fastapi", "eval", "run", "--agent", "replay", "--from", str(REFERENCE),
-         "--task", "spa-cors", "--arm", "baseline", "--arm", "skill", "--trials", "2", "--out", str(out)],
+         "--task", "spa-cors", "--arm", "baseline", "--arm", "skill", "--trials", "1", "--out", str(out)],
         capture_output=True, text=True, check=False, timeout=280,
     )
     assert completed.returncode == 0, completed.stderr
-    assert "spa-cors [skill #2]:" in completed.stdout
-    for recorded in sorted(REFERENCE.glob("spa-cors/*/*/result.json")):
+    assert "spa-cors [skill #1]:" in completed.stdout
+    for recorded in sorted(REFERENCE.glob("spa-cors/*/1/result.json")):
         replayed = out / recorded.relative_to(REFERENCE)
         before, after = json.loads(recorded.read_text()), json.loads(replayed.read_text())
-        assert after["checks"] == before["checks"], recorded
+        # Behaviour must replay exactly; rule verdicts follow the reviewer installed now, so only their set is fixed.
+        behaviour = {check: outcome for check, outcome in after["checks"].items() if not check.startswith("rule:")}
+        assert behaviour == {c: o for c, o in before["checks"].items() if not c.startswith("rule:")}, recorded
+        assert {c for c in after["checks"] if c.startswith("rule:")} == {
+            c for c in before["checks"] if c.startswith("rule:")
+        }
         assert after["agent"] == "replay"
         assert after["model"] == before["model"]
     report = json.loads((out / "report.json").read_text())

@@ -3,6 +3,8 @@ variants each; malformed tasks fail with one clear message."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,3 +72,12 @@ def test_malformed_task_is_refused_with_a_clear_message(
     mutate(task)
     with pytest.raises(TaskError, match=message.replace("*", r"\*")):
         load_task(task)
+
+
+def test_validate_command_names_unknown_tasks() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "production_fastapi", "eval", "validate", "--task", "no-such-task"],
+        capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("production-fastapi eval: unknown task no-such-task; known: deploy-ready, ")

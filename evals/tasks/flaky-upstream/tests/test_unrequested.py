@@ -14,11 +14,11 @@ async def test_hung_upstream_gets_a_bounded_gateway_error(upstream: FakeUpstream
     app = import_app({"PRICING_URL": upstream.url})
     async with client_for(app, http_timeout=30) as client:
         started = time.monotonic()
-        with anyio.move_on_after(7.5) as scope:
+        with anyio.move_on_after(6) as scope:
             response = await client.get("/portfolio/bob/value")
         elapsed = time.monotonic() - started
-    assert not scope.cancelled_caught, "the request was still waiting on a silent upstream after 7.5 s"
-    assert elapsed < 7.5
+    assert not scope.cancelled_caught, "the request was still waiting on a silent upstream after 6 s"
+    assert elapsed < 6
     assert response.status_code in (502, 503, 504), response.status_code
 
 

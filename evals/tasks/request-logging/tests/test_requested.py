@@ -7,7 +7,7 @@ from pf_eval import Server
 
 
 def _wait_for(server: Server, needle: str) -> str | None:
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 1.5
     while time.monotonic() < deadline:
         for line in server.output().splitlines():
             if needle in line:
