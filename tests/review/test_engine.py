@@ -400,3 +400,13 @@ def test_projects_run_in_parallel_with_the_same_results(tmp_path: Path) -> None:
     assert parallel.errors == serial.errors == []
     assert sum(1 for f in serial.findings if f.code == "PF301") == 3
     assert sum(1 for f in serial.findings if f.code == "PF702") == 60
+
+
+def test_every_area_module_registers_rules_of_its_own_area() -> None:
+    from production_fastapi.rules import AREA_MODULES, AREAS, all_rules
+
+    modules = {rule.module.rpartition(".")[2] for rule in all_rules()}
+    assert set(AREA_MODULES) <= modules
+    for rule in all_rules():
+        assert rule.area == AREAS[rule.code[2]]
+    assert len({rule.name for rule in all_rules()}) == len(all_rules())

@@ -43,8 +43,8 @@ __all__ = [
     "text_rule",
 ]
 
-#: One module per area, in code order. A missing module is skipped (the catalog is built in parallel); a module
-#: that exists but fails to import is a bug and raises.
+#: One module per area, in code order. Every one must import: a missing module is a packaging bug, not a smaller
+#: catalog, so it raises.
 AREA_MODULES: tuple[str, ...] = (
     "security",
     "lifecycle",
@@ -62,12 +62,7 @@ AREA_MODULES: tuple[str, ...] = (
 @cache
 def _load() -> dict[str, Rule]:
     for name in AREA_MODULES:
-        qualified = f"{__name__}.{name}"
-        try:
-            importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:
-            if exc.name != qualified:
-                raise
+        importlib.import_module(f"{__name__}.{name}")
     return dict(sorted(registered_rules().items()))
 
 
