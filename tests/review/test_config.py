@@ -127,3 +127,14 @@ def test_fingerprint_changes_with_what_affects_findings(tmp_path: Path) -> None:
     base = Config(root=tmp_path)
     assert base.fingerprint() == Config(root=tmp_path / "elsewhere").fingerprint()
     assert base.fingerprint() != base.with_overrides(ignore=["PF702"]).fingerprint()
+
+
+def test_an_excluded_folder_named_explicitly_is_reviewed(tmp_path: Path) -> None:
+    _project(
+        tmp_path,
+        'select = ["PF702"]\nextend-exclude = ["evals/tasks", "legacy"]',
+        {"evals/tasks/t1/oracle/main.py": SLEEPY, "legacy/old.py": SLEEPY, "evals/tasks/t1/.venv/x.py": SLEEPY},
+    )
+    assert _codes(tmp_path) == []
+    assert _codes(tmp_path, tmp_path / "evals" / "tasks" / "t1") == [("evals/tasks/t1/oracle/main.py", "PF702")]
+    assert _codes(tmp_path, tmp_path / "legacy") == [("legacy/old.py", "PF702")]

@@ -3,7 +3,8 @@
 Walks directories skipping the configured excludes (``.venv``, ``node_modules``, ``build``... by default) and what
 each directory's ``.gitignore`` ignores (plain patterns, ``/``-anchored ones and ``dir/`` ones; ``!`` negations
 are not honoured, which can only skip a file, never review a stray one). A file named explicitly on the command line
-is always reviewed, like ruff does.
+is always reviewed, like ruff does; so is a folder named explicitly that the configuration excludes (only the
+default excludes still apply inside it).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from production_fastapi.review.config import Config, find_config
+from production_fastapi.review.config import DEFAULT_EXCLUDE, Config, find_config
 
 __all__ = ["ConfigLookup", "Discovered", "FileKind", "GitIgnore", "classify", "discover"]
 
@@ -146,7 +147,11 @@ def discover(
         config = config_for(path)
         if path.is_dir():
             start = config.relative(path)
-            for item in _walk(path, "" if start == "." else start, config, text_globs, ()):
+            walk_config = config
+            if start != "." and config.is_excluded(path):
+                # The user named an excluded folder on purpose: review it, skipping only what is never code.
+                walk_config = replace(config, exclude=DEFAULT_EXCLUDE, extend_exclude=())
+            for item in _walk(path, "" if start == "." else start, walk_config, text_globs, ()):
                 found.setdefault(item.path, Discovered(item.path, item.kind, path))
         else:
             kind = classify(path, text_globs, explicit=True)
