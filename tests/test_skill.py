@@ -624,8 +624,8 @@ def test_redis_default_socket_timeout_is_five_seconds() -> None:
 async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from conftest import import_template
     from fastapi import APIRouter
+    from helpers import import_template
 
     router = APIRouter()
 
@@ -835,7 +835,7 @@ def test_testing_reference_example_runs_against_the_templates(tmp_path: Path) ->
 
 
 def test_stated_middleware_order_and_request_id_rule_match_the_templates(tmp_path: Path) -> None:
-    from conftest import import_template
+    from helpers import import_template
 
     settings = import_template("settings").Settings(
         environment="test",
@@ -892,7 +892,7 @@ def test_sigterm_waits_for_background_tasks_and_uvicorn_reraises_it(tmp_path: Pa
     import signal
     import time
 
-    from conftest import free_port
+    from helpers import free_port
 
     (tmp_path / "bgapp.py").write_text(BACKGROUND_APP, encoding="utf-8")
     port = free_port()

@@ -1,8 +1,7 @@
 """Fixtures for the MCP server tests: a workspace with an allowed folder and things outside it, and clients.
 
-Test modules import them with ``from mcp_fixtures import *``. This folder has no conftest.py on purpose: other
-test folders import helpers with ``from conftest import ...``, and a second conftest module would shadow the
-suite's; nor an ``__init__.py``, which would make a package named ``mcp`` that shadows the SDK.
+Test modules import them with ``from mcp_fixtures import *``. This folder has no ``__init__.py`` on purpose: it
+would make a package named ``mcp`` that shadows the SDK.
 """
 
 from __future__ import annotations

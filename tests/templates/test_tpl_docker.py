@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATES
+from helpers import TEMPLATES
 
 DOCKERFILE = TEMPLATES / "Dockerfile"
 DOCKERIGNORE = TEMPLATES / ".dockerignore"

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import anyio.to_thread
 import pytest
-from conftest import free_port
 from fastapi import APIRouter
+from helpers import free_port
 from tpl_support import isolated_logging, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 health_checks = tpl("health_checks")

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TEMPLATES
+from helpers import REPO, TEMPLATES
 from tpl_support import isolated_logging, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 PYTHON_TEMPLATES = sorted(p for p in TEMPLATES.glob("*.py") if p.name != "__init__.py")

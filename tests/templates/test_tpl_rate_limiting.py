@@ -8,8 +8,8 @@ import socket
 import time
 
 import pytest
-from conftest import free_port
 from fastapi import APIRouter, Depends
+from helpers import free_port
 from tpl_support import isolated_logging, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 rate_limiting = tpl("rate_limiting")

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TEMPLATES, free_port
+from helpers import TEMPLATES, free_port
 
 BIN = Path(sys.executable).parent
 GRACEFUL = ("--timeout-graceful-shutdown", "10")

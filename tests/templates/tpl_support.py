@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import structlog
-from conftest import import_template
 from fastapi import APIRouter, FastAPI
+from helpers import import_template
 
 _SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error", "gunicorn.access")
 

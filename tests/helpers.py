@@ -1,0 +1,45 @@
+"""Helpers shared by the test folders: import them with ``from helpers import ...``.
+
+They live here rather than in conftest.py because each test folder may have a conftest.py of its own, and
+``from conftest import ...`` then picks whichever conftest module was imported last.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import socket
+import sys
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = REPO / "templates"
+TEMPLATES_PACKAGE = "pf_templates"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def templates_package() -> ModuleType:
+    """templates/ imported as the package ``pf_templates`` (its modules import each other relatively)."""
+    if TEMPLATES_PACKAGE in sys.modules:
+        return sys.modules[TEMPLATES_PACKAGE]
+    spec = importlib.util.spec_from_file_location(
+        TEMPLATES_PACKAGE, TEMPLATES / "__init__.py", submodule_search_locations=[str(TEMPLATES)]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[TEMPLATES_PACKAGE] = package
+    spec.loader.exec_module(package)
+    return package
+
+
+def import_template(name: str) -> ModuleType:
+    """Import one template module, e.g. ``import_template("middleware")``."""
+    templates_package()
+    return importlib.import_module(f"{TEMPLATES_PACKAGE}.{name}")
