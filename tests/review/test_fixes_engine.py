@@ -177,9 +177,11 @@ def test_fix_writes_files_keeping_crlf_and_encoding(tmp_path: Path) -> None:
         "async def f() -> None:\r\n    s = 'caf\xe9'\r\n    time.sleep(1)\r\n"
     )
     target.write_bytes(original.encode("latin-1"))
+    target.chmod(0o754)
     report = review_paths([target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, fix=True)
     assert (report.fixed, report.findings, report.errors) == (1, [], [])
     written = target.read_bytes()
+    assert target.stat().st_mode & 0o777 == 0o754
     assert b"\r\n    await asyncio.sleep(1)\r\n" in written
     assert b"caf\xe9" in written
     assert b"\n" not in written.replace(b"\r\n", b"")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,4 +257,5 @@ def _write_preserving(path: Path, original: bytes, source: str) -> None:
         text = text.replace("\n", newline)
     temporary = path.with_name(f".{path.name}.production-fastapi.tmp")
     temporary.write_bytes(text.encode(encoding))
+    shutil.copymode(path, temporary)  # an executable script stays executable
     os.replace(temporary, path)
