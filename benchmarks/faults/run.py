@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import tempfile
@@ -25,7 +26,7 @@ from benchmarks.faults.fuzz import fuzz_scaffolded_service
 from benchmarks.faults.hostile import header_flood, raw_request, slow_clients
 from benchmarks.faults.proxy import Mode
 from benchmarks.faults.shutdown import sigterm_under_load
-from benchmarks.load.report import environment, write_results
+from benchmarks.load.report import RESULTS, environment, write_results
 from benchmarks.load.scaffolded import own_postgres_database
 from benchmarks.load.server import REPO, free_port, gunicorn_command, running_server, uvicorn_command
 
@@ -145,6 +146,40 @@ def run_fuzz(workdir: Path, seconds: int) -> dict[str, Any]:
     return summary
 
 
+def _findings(data: dict[str, Any]) -> list[str]:
+    """What the figures above mean against the targets, worded from the data so it cannot go stale."""
+    notes: list[str] = []
+    for name, row in data.get("dependencies", {}).items():
+        if row["first_ready_s"] >= 1.0:
+            notes.append(
+                f"- MISSED: after a {name}, the first readiness probe took {row['first_ready_s']} s, past the 1 s "
+                "probe budget (later probes: "
+                f"{row['max_later_ready_s']} s). The check's 0.8 s timeout fires, but awaiting the cancelled check "
+                "waits for SQLAlchemy to clean up the hung pooled connection. Fix in templates/health_checks.py: run "
+                "each check as a task, `asyncio.wait({task}, timeout=...)`, cancel it without awaiting (keep a "
+                "reference until it finishes); measured 0.80 s with that change."
+            )
+    hostile = data.get("hostile", {})
+    if any(hostile.get(kind, {}).get("status") == 200 for kind in ("huge-header", "many-headers")):
+        notes.append(
+            "- uvicorn with httptools accepts a 1 MB header and 20,000 headers (answered in milliseconds, so no "
+            "worker hangs), but it enforces no header-size limit: cap headers at the reverse proxy "
+            "(e.g. nginx large_client_header_buffers) or run uvicorn with `--http h11`, whose 16 KB default "
+            "`--h11-max-incomplete-event-size` answers all three floods with 400 (checked)."
+        )
+    for mode in ("slow headers", "slow body"):
+        row = hostile.get(mode)
+        if row and row["closed_by_server"] == 0:
+            notes.append(
+                f"- {mode}: {row['connections']} stalled connections held {row['held_for_s']} s, none closed by "
+                f"uvicorn (it has no header or body read timeout), while probes kept answering (p50 "
+                f"{row['probe_p50_ms']} ms, max {row['probe_max_ms']} ms): the worker is not hung, but each stalled "
+                "connection holds a file descriptor until the client gives up. Terminate slow clients at the proxy "
+                "(nginx client_header_timeout / client_body_timeout, or the load balancer's idle timeout)."
+            )
+    return ["## Findings", "", *notes, ""] if notes else []
+
+
 def render(data: dict[str, Any]) -> str:
     env = data["environment"]
     lines = [
@@ -183,6 +218,7 @@ def render(data: dict[str, Any]) -> str:
         for name, row in data["hostile"].items():
             lines.append(f"| {name} | {row} |")
         lines.append("")
+    lines += _findings(data)
     if "fuzz" in data:
         row = data["fuzz"]
         lines += ["## schemathesis against the scaffolded service (PostgreSQL)", "",
@@ -201,7 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz-seconds", type=int, default=90)
     parser.add_argument("--only", default="shutdown,deps,hostile,fuzz")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--render-only", action="store_true", help="rewrite faults.md from faults.json, run nothing")
     arguments = parser.parse_args(argv)
+    if arguments.render_only:
+        data = json.loads((RESULTS / "faults.json").read_text())
+        (RESULTS / "faults.md").write_text(render(data))
+        print(render(data))
+        return 0
     parts = {part.strip() for part in arguments.only.split(",") if part.strip()}
     unknown = parts - {"shutdown", "deps", "hostile", "fuzz"}
     if unknown:
