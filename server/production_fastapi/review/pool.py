@@ -85,7 +85,7 @@ def check_task(task: Task) -> tuple[FileOutcome, FileContext | None]:
     source = decode_python(task.data, task.max_file_size)
     if isinstance(source, Unreadable):
         return FileOutcome([parse_error(task.path, source.message, source.line, source.column)]), None
-    return check_python(task.path, source, rules, task.module)
+    return check_python(task.path, source, rules, task.module, task.data)
 
 
 def run_job(job: Job) -> JobResult:
