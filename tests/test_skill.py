@@ -10,11 +10,14 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ import pytest
 import structlog
 import yaml  # PyYAML: a dependency of libcst, so always installed with production-fastapi
 from fastapi import Depends, FastAPI, Request
+from helpers import free_port, import_template
 from pydantic import BaseModel, ConfigDict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -622,10 +626,7 @@ def test_redis_default_socket_timeout_is_five_seconds() -> None:
 
 @pytest.mark.anyio
 async def test_house_conventions_match_the_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import json
-
     from fastapi import APIRouter
-    from helpers import import_template
 
     router = APIRouter()
 
@@ -835,7 +836,6 @@ def test_testing_reference_example_runs_against_the_templates(tmp_path: Path) ->
 
 
 def test_stated_middleware_order_and_request_id_rule_match_the_templates(tmp_path: Path) -> None:
-    from helpers import import_template
 
     settings = import_template("settings").Settings(
         environment="test",
@@ -889,10 +889,6 @@ async def notify(tasks: BackgroundTasks) -> dict[str, str]:
 
 
 def test_sigterm_waits_for_background_tasks_and_uvicorn_reraises_it(tmp_path: Path) -> None:
-    import signal
-    import time
-
-    from helpers import free_port
 
     (tmp_path / "bgapp.py").write_text(BACKGROUND_APP, encoding="utf-8")
     port = free_port()
