@@ -49,9 +49,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return arguments
 
 
-def measure(arguments: argparse.Namespace, workdir: Path) -> dict[str, dict[str, list[WrkResult]]]:
-    """wrk results per app and endpoint, one per round."""
-    results: dict[str, dict[str, list[WrkResult]]] = {app: {e: [] for e in ENDPOINTS} for app in arguments.apps}
+Results = dict[str, dict[str, list[WrkResult]]]
+CpuTimes = dict[str, dict[str, list[float]]]
+
+
+def measure(arguments: argparse.Namespace, workdir: Path) -> tuple[Results, CpuTimes]:
+    """wrk results and server CPU microseconds per request, per app and endpoint, one per round."""
+    results: Results = {app: {e: [] for e in ENDPOINTS} for app in arguments.apps}
+    cpu_us: CpuTimes = {app: {e: [] for e in ENDPOINTS} for app in arguments.apps}
     headers = {"Origin": ORIGIN}
     with ExitStack() as stack:
         servers = {}
@@ -84,6 +89,7 @@ def measure(arguments: argparse.Namespace, workdir: Path) -> dict[str, dict[str,
             )
             for endpoint in ENDPOINTS:
                 for app in order:
+                    before = servers[app].cpu_seconds()
                     result = run_wrk(
                         servers[app].base_url + endpoint,
                         seconds=arguments.seconds,
@@ -92,6 +98,7 @@ def measure(arguments: argparse.Namespace, workdir: Path) -> dict[str, dict[str,
                         wrk_cpus="1",
                     )
                     results[app][endpoint].append(result)
+                    cpu_us[app][endpoint].append((servers[app].cpu_seconds() - before) * 1e6 / max(1, result.requests))
                     print(
                         f"  round {round_number + 1} {endpoint:7} {app:10} {result.requests_per_s:9.0f} req/s "
                         f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  errors {result.errors}"
@@ -100,7 +107,7 @@ def measure(arguments: argparse.Namespace, workdir: Path) -> dict[str, dict[str,
         for app in arguments.apps:
             if app in LOGGING_APPS:
                 _check_access_log(app, servers[app].log_text(), results[app])
-    return results
+    return results, cpu_us
 
 
 def _check_access_log(app: str, log: str, results: dict[str, list[WrkResult]]) -> None:
@@ -111,7 +118,7 @@ def _check_access_log(app: str, log: str, results: dict[str, list[WrkResult]]) -
         raise SystemExit(f"{app}: {logged} access-log lines for {measured} measured requests: the log is not running")
 
 
-def summarize(results: dict[str, dict[str, list[WrkResult]]]) -> dict[str, Any]:
+def summarize(results: Results, cpu_us: CpuTimes | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for endpoint in ENDPOINTS:
         rows: dict[str, dict[str, Any]] = {}
@@ -122,6 +129,7 @@ def summarize(results: dict[str, dict[str, list[WrkResult]]]) -> dict[str, Any]:
                 "p50_ms": median([r.p50_ms for r in runs]),
                 "p99_ms": median([r.p99_ms for r in runs]),
                 "errors": sum(r.errors for r in runs),
+                "server_cpu_us_per_request": median(cpu_us[app][endpoint]) if cpu_us else None,
                 "runs": [r.as_dict() for r in runs],
             }
         ratios: dict[str, float] = {}
@@ -129,6 +137,13 @@ def summarize(results: dict[str, dict[str, list[WrkResult]]]) -> dict[str, Any]:
             ratios["ours_of_bare"] = round(rows["ours"]["requests_per_s"] / rows["bare"]["requests_per_s"], 3)
         if "ours" in rows and "basehttp" in rows:
             ratios["ours_over_basehttp"] = round(rows["ours"]["requests_per_s"] / rows["basehttp"]["requests_per_s"], 3)
+        if cpu_us and "ours" in rows and "bare" in rows:
+            # Capacity when CPU-bound: requests one core serves per second, ours against bare.
+            ours_cpu, bare_cpu = rows["ours"]["server_cpu_us_per_request"], rows["bare"]["server_cpu_us_per_request"]
+            ratios["ours_of_bare_by_cpu"] = round(bare_cpu / ours_cpu, 3)
+        if cpu_us and "ours" in rows and "basehttp" in rows:
+            base_cpu = rows["basehttp"]["server_cpu_us_per_request"]
+            ratios["ours_over_basehttp_by_cpu"] = round(base_cpu / rows["ours"]["server_cpu_us_per_request"], 3)
         if "ours" in rows and "reference" in rows:
             ratios["ours_of_reference"] = round(rows["ours"]["requests_per_s"] / rows["reference"]["requests_per_s"], 3)
         summary[endpoint] = {"apps": rows, "ratios": ratios}
@@ -148,10 +163,17 @@ def render(summary: dict[str, Any], env: dict[str, Any], arguments: argparse.Nam
         "",
     ]
     for endpoint, data in summary.items():
-        lines += [f"## GET {endpoint}", "", "| app | req/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            f"## GET {endpoint}",
+            "",
+            "| app | req/s | p50 ms | p99 ms | errors | server CPU us/request |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for app, row in data["apps"].items():
+            cpu = row["server_cpu_us_per_request"]
             lines.append(
-                f"| {app} | {row['requests_per_s']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} |"
+                f"| {app} | {row['requests_per_s']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} "
+                f"| {'' if cpu is None else f'{cpu:.0f}'} |"
             )
         lines.append("")
         ratios = data["ratios"]
@@ -163,6 +185,13 @@ def render(summary: dict[str, Any], env: dict[str, Any], arguments: argparse.Nam
             lines.append(
                 f"- ours / BaseHTTPMiddleware = {ratios['ours_over_basehttp']:.2f} "
                 f"(target >= {TARGET_OVER_BASEHTTP}: {verdict})"
+            )
+        if "ours_of_bare_by_cpu" in ratios:
+            verdict = "met" if ratios["ours_of_bare_by_cpu"] >= TARGET_OF_BARE else "MISSED"
+            lines.append(
+                f"- by server CPU per request (steadier on a shared machine): ours / bare = "
+                f"{ratios['ours_of_bare_by_cpu']:.2f} ({verdict}), ours / BaseHTTPMiddleware = "
+                f"{ratios.get('ours_over_basehttp_by_cpu', 0):.2f}"
             )
         if "ours_of_reference" in ratios:
             lines.append(f"- ours / reference (asgi-correlation-id + CORS) = {ratios['ours_of_reference']:.2f}")
@@ -179,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env = environment()
     with tempfile.TemporaryDirectory(prefix="pf-load-") as workdir:
-        results = measure(arguments, Path(workdir))
-    summary = summarize(results)
+        results, cpu_us = measure(arguments, Path(workdir))
+    summary = summarize(results, cpu_us)
     markdown = render(summary, env, arguments)
     print()
     print(markdown)
