@@ -84,7 +84,12 @@ class Stack:
 
 @contextmanager
 def service_behind_proxies(
-    database_url: str, redis_url: str, workdir: Path, *, extra_env: dict[str, str] | None = None
+    database_url: str,
+    redis_url: str,
+    workdir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    app: str = APP,
 ) -> Iterator[Stack]:
     """The fault app under uvicorn, reaching Postgres and Redis only through two FaultProxy instances."""
     with (
@@ -101,7 +106,7 @@ def service_behind_proxies(
             **(extra_env or {}),
         }
         with (
-            running_server(uvicorn_command(APP, port, factory=True), port, workdir / "server.log", env=env) as server,
+            running_server(uvicorn_command(app, port, factory=True), port, workdir / "server.log", env=env) as server,
             httpx.Client(base_url=server.base_url, timeout=30) as client,
         ):
             yield Stack(server=server, postgres=postgres, redis=redis, client=client, app_name=app_name)
