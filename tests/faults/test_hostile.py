@@ -92,7 +92,8 @@ def test_slow_clients_do_not_stall_other_requests(server: ServerProcess, client:
             latencies.append(time.monotonic() - start)
             time.sleep(0.05)
     assert slow.opened == 50
-    assert max(latencies) < 0.5, latencies
+    # A worker stuck on slow clients would take seconds; 1 s leaves room for a loaded CI machine.
+    assert max(latencies) < 1.0, latencies
 
 
 def test_slowloris_does_not_trip_the_gunicorn_worker_heartbeat(tmp_path: Path) -> None:
