@@ -243,7 +243,7 @@ class FakeUpstream:
     """A local HTTP service whose behaviour tests switch at run time; it counts TCP connections it accepts.
 
     Modes: ``ok`` answers ``payload`` as JSON, ``slow`` waits ``delay`` seconds first, ``error`` answers 500 with
-    an internal-looking message. ``POST`` bodies are kept in ``posted`` once their response is sent;
+    an internal-looking message. ``POST`` bodies are kept in ``posted`` (after any ``slow`` delay, before the answer);
     ``open_connections`` counts connections the client has not closed yet.
     """
 
@@ -278,13 +278,14 @@ class FakeUpstream:
                 upstream.requests.append(self.path)
                 if upstream.mode == "slow":
                     time.sleep(upstream.delay)
+                # Recorded before answering: once the client has the response, the test may already be looking.
+                upstream.posted.append(body)
                 with contextlib.suppress(OSError):
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", "2")
                     self.end_headers()
                     self.wfile.write(b"{}")
-                upstream.posted.append(body)
 
             def do_GET(self) -> None:
                 upstream.requests.append(self.path)

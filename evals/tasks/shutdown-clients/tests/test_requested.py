@@ -37,7 +37,7 @@ def test_in_flight_request_finishes_on_sigterm(webhook: FakeUpstream) -> None:
             target=lambda: result.update(status=httpx.get(f"{server.url}/report", timeout=10).status_code)
         )
         thread.start()
-        time.sleep(0.5)
+        time.sleep(1.0)  # the request is in flight (it takes 2.5 s) when the deploy's SIGTERM arrives
         code = server.stop()
         thread.join(timeout=10)
     assert result.get("status") == 200
