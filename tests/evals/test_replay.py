@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from production_fastapi.evals.paths import evals_root
 
 REFERENCE = evals_root() / "runs" / "reference"
@@ -43,3 +45,19 @@ def test_replay_without_a_source_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert completed.returncode == 2
     assert "needs --from RUN" in completed.stderr
+
+
+@pytest.mark.slow
+def test_replaying_the_whole_reference_run_reproduces_its_report(tmp_path: Path) -> None:
+    out = tmp_path / "replay"
+    completed = subprocess.run(
+        [sys.executable, "-m", "production_fastapi", "eval", "run", "--agent", "replay", "--from", str(REFERENCE),
+         "--trials", "2", "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=1800,
+    )
+    assert completed.returncode == 0, completed.stderr
+    replayed = json.loads((out / "report.json").read_text())
+    recorded = json.loads((REFERENCE / "report.json").read_text())
+    for arm in ("baseline", "skill"):
+        for key in ("requested_all", "unrequested_all", "unrequested_score", "infra_errors"):
+            assert replayed["overall"][arm][key] == recorded["overall"][arm][key], (arm, key)
