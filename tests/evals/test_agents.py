@@ -4,6 +4,7 @@ scripted model (httpx.MockTransport: the only mock, standing in for the LLM), an
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,15 @@ def test_live_adapters_skip_with_a_reason_without_credentials(
     )
     assert MessagesAgent().unavailable() == "ANTHROPIC_API_KEY is not set: the Messages API agent needs an API key"
     assert CommandAgent("no-such-agent-cli -p {prompt}").unavailable() == "'no-such-agent-cli' is not on PATH"
+
+
+def test_command_template_without_the_prompt_is_a_usage_error(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "production_fastapi", "eval", "run", "--agent", "command", "--command", "echo hi",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == (
+        "production-fastapi eval: the command template must use {prompt_file} or {prompt} (and usually {workdir})"
+    )

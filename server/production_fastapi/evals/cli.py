@@ -45,7 +45,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--trials", type=int, default=3, help="trials per task and arm (default 3)")
     run_parser.add_argument("--task", action="append", default=[], help="only this task (repeatable)")
     run_parser.add_argument("--from", dest="source", type=Path, help="replay: the recorded run to replay")
-    run_parser.add_argument("--command", help="command agent: template using {workdir} {prompt_file} {prompt}")
+    # dest must not be "command": the top-level CLI keeps the subcommand's name there for its error messages.
+    run_parser.add_argument(
+        "--command", dest="agent_command", help="command agent: template using {workdir} {prompt_file} {prompt}"
+    )
     run_parser.add_argument("--model", help="live agents: model name")
     run_parser.add_argument("--note", default="", help="a note stored with the run and shown in its report")
 
@@ -56,7 +59,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     report.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
 
     triggers = sub.add_parser("triggers", help="precision and recall of the skill description on trigger queries")
-    triggers.add_argument("--command", required=True, help="template using {prompt} or {prompt_file}, e.g. claude -p")
+    triggers.add_argument(
+        "--command", dest="agent_command", required=True,
+        help="template using {prompt} or {prompt_file}, e.g. a claude -p command line",
+    )
     triggers.add_argument("--file", type=Path, help="default: evals/triggers.json")
     triggers.add_argument("--runs", type=int, default=1, help="runs per query (majority decides)")
     triggers.add_argument("--json", dest="json_path", type=Path, help="also write the result here")
@@ -113,10 +119,10 @@ def _agent(args: argparse.Namespace) -> Agent:
             raise CommandError("--agent replay needs --from RUN (a recorded run folder)")
         return ReplayAgent(args.source.resolve())
     if args.agent == "command":
-        if not args.command:
+        if not args.agent_command:
             raise CommandError("--agent command needs --command TEMPLATE (with {prompt_file} or {prompt})")
         try:
-            return CommandAgent(args.command)
+            return CommandAgent(args.agent_command)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
     if args.agent == "claude-sdk":
@@ -171,7 +177,7 @@ def _triggers(args: argparse.Namespace) -> int:
         queries = load_triggers(path)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    result = run_triggers(queries, args.command, runs=args.runs)
+    result = run_triggers(queries, args.agent_command, runs=args.runs)
     score = result["score"]
     print(f"precision {score['precision']} · recall {score['recall']} · accuracy {score['accuracy']}")
     for miss in score["misses"]:
