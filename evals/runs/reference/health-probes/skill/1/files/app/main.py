@@ -1,22 +1,30 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from app import health
+from app.core.health_checks import readiness_checks
+from app.core.health_checks import router as health_router
 from app.db import Note, SessionDep, engine
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, text
+
+
+async def ping_database() -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Registered next to the resource it checks; /health/ready runs every check concurrently under its timeout.
+    readiness_checks(app).add("database", ping_database)
     yield
     # Pooled connections are closed when the server stops (in-flight requests have drained by then).
     await engine.dispose()
 
 
 app = FastAPI(title="notes-service", lifespan=lifespan)
-app.include_router(health.router)
+app.include_router(health_router)
 
 
 class NoteIn(BaseModel):

@@ -1,24 +1,18 @@
-import structlog
-from app.logging_config import configure_logging
-from app.middleware import AccessLogMiddleware, RequestIDMiddleware
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from app.core.error_handlers import install_error_handlers
+from app.core.logging_config import configure_logging
+from app.core.middleware import install_middleware
+from app.core.settings import get_settings
+from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
-configure_logging()
-logger = structlog.get_logger(__name__)
+settings = get_settings()
+# Before the app exists, so uvicorn's own loggers go through the same JSON pipeline.
+configure_logging(level=settings.log_level, json_logs=True)
 app = FastAPI(title="orders-service")
-# The last middleware added is the outermost: request IDs wrap the access log, so its record carries the ID.
-app.add_middleware(AccessLogMiddleware)
-app.add_middleware(RequestIDMiddleware)
-
-
-@app.exception_handler(Exception)
-async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    # Runs outside the middleware stack: take the ID from the request state the middleware filled in.
-    request_id = getattr(request.state, "request_id", "")
-    logger.exception("unhandled_error", request_id=request_id)
-    return JSONResponse({"detail": "internal error"}, status_code=500, headers={"X-Request-ID": request_id})
+# Errors (500s included) answer problem+json carrying the request ID; the middleware stack adds request IDs,
+# one access-log record per request, security headers and a body limit, in the right order.
+install_error_handlers(app)
+install_middleware(app, settings)
 
 
 class Order(BaseModel):

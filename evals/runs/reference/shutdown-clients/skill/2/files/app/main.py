@@ -76,5 +76,5 @@ async def notify(event: Event, deliveries: Annotated[Deliveries, Depends(get_del
 
 @app.get("/report")
 async def report() -> dict[str, int]:
-    await asyncio.sleep(1.5)  # stands in for the slow aggregation query
+    await asyncio.sleep(2.5)  # stands in for the slow aggregation query
     return {"sent_today": 42}
