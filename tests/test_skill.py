@@ -919,3 +919,18 @@ def test_sigterm_waits_for_background_tasks_and_uvicorn_reraises_it(tmp_path: Pa
     assert returncode == -signal.SIGTERM
     assert "(it runs inside the request, so graceful\n  shutdown waits for it)" in BODY
     assert "expect a return code of `-15`" in (REFERENCES / "testing.md").read_text(encoding="utf-8")
+
+
+def test_deployment_reference_states_the_gunicorn_template_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (REFERENCES / "deployment.md").read_text(encoding="utf-8")
+    stated = re.findall(r"^- `(\w+)` \(`([A-Z_]+)`, (?:default )?(\d+)\)", text, re.MULTILINE)
+    assert len(stated) >= 4
+    source = (TEMPLATES / "gunicorn_conf.py").read_text(encoding="utf-8")
+    for _, variable, _ in stated:
+        monkeypatch.delenv(variable, raising=False)
+    sys.modules.pop("pf_templates.gunicorn_conf", None)
+    conf = import_template("gunicorn_conf")
+    for setting, variable, default in stated:
+        assert getattr(conf, setting) == int(default), setting
+        assert f"_int_env({variable!r}" in source or f'_int_env("{variable}"' in source, variable
+    assert conf.worker_class == "uvicorn_worker.UvicornWorker"
