@@ -8,10 +8,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import claude_agent_sdk
 import pytest
 
 from production_fastapi.evals.paths import evals_root
+
+claude_agent_sdk = pytest.importorskip("claude_agent_sdk", reason="the evals extra (claude-agent-sdk) is not installed")
 
 REPO = evals_root().parent
 CLI = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
