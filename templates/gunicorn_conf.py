@@ -1,6 +1,6 @@
 """Gunicorn settings for running the app with uvicorn-worker: bind, workers, graceful shutdown, recycling, proxies.
 
-Rules: PF003, PF801, PF802, PF803
+Rules: PF003, PF007, PF801, PF802, PF803, PF807
 
 Adopt: ``gunicorn -c python:app.gunicorn_conf app.main:app`` (or ``-c gunicorn_conf.py``). Every value can be
 changed from the environment. Under Kubernetes run one worker per container (the default here) and scale with

@@ -1,6 +1,6 @@
 """Lifespan: open the service's shared resources once at startup and close them in reverse order at shutdown.
 
-Rules: PF101, PF102, PF103, PF706, PF304
+Rules: PF101, PF102, PF103, PF706, PF304, PF701, PF707, PF708
 
 Adopt: ``create_app`` passes ``lifespan`` to ``FastAPI(lifespan=...)``. Add a resource by creating it inside the
 ``AsyncExitStack`` and registering its close right away: if a later step fails, everything opened so far is still

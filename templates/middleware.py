@@ -1,6 +1,6 @@
 """Pure ASGI middleware: request ID, access log, security headers, body size limit, and the helper that orders them.
 
-Rules: PF003, PF501, PF502, PF503
+Rules: PF003, PF501, PF502, PF503, PF504, PF505, PF506
 
 Adopt: call ``install_middleware(app, settings)`` in ``create_app``. Starlette makes the *last* added middleware the
 outermost; the helper adds them innermost first, so a request passes, outside in: CORS (only when ``CORS_ORIGINS``

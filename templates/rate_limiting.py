@@ -1,6 +1,6 @@
 """Per-client rate limits on the ``limits`` package: in memory by default, shared in Redis, 429 with Retry-After.
 
-Rules: PF902, PF903, PF003
+Rules: PF902, PF903, PF003, PF901, PF904, PF905
 
 Adopt: lifespan builds the limiter with ``create_rate_limiter(settings, redis)`` and stores it on ``app.state``.
 Protect a route with a dependency: ``@router.post("/login", dependencies=[Depends(rate_limit("5/minute"))])``.

@@ -131,3 +131,17 @@ def test_wheel_carries_the_bundle(tmp_path: Path) -> None:
     )
     assert "_bundle" in located.stdout
     assert str(REPO) not in located.stdout
+
+
+def test_every_rule_pointing_at_a_template_is_claimed_by_its_header() -> None:
+    """A rule's docs send readers to a template; that template's ``Rules:`` header must say it covers the rule."""
+    from production_fastapi.rules import all_rules
+
+    claimed = {template.name: set(template.rules) for template in bundle.list_templates()}
+    missing = [
+        f"{rule.code} -> {rule.template}"
+        for rule in all_rules()
+        if rule.template is not None and rule.code not in claimed.get(rule.template.removeprefix("templates/"), set())
+    ]
+    assert not missing, f"templates whose Rules: header omits a rule pointing at them: {missing}"
+    assert all(code.startswith("PF") for codes in claimed.values() for code in codes)
