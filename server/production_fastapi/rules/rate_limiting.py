@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from production_fastapi.rules._apps import mentions_name, segments, service_apps
 from production_fastapi.rules._helpers import annotation_names, dotted, function_nodes, keyword, route_of, string_value
@@ -132,7 +133,40 @@ def is_auth_path(path: str) -> bool:
     return last in _AUTH_LAST or (len(parts) > 1 and (parts[-2], last) in _AUTH_PAIRS)
 
 
-def _rate_limited_function(function: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.Call | None) -> bool:
+_TYPE_ALIAS: type[ast.stmt] | None = getattr(ast, "TypeAlias", None)
+
+
+def _module_aliases(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level aliases: ``Limited = Annotated[None, Depends(...)]``, ``X: TypeAlias = ...``, ``type X = ...``."""
+    aliases: dict[str, ast.expr] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        elif _TYPE_ALIAS is not None and isinstance(statement, _TYPE_ALIAS):  # `type X = ...`, Python 3.12+
+            alias: Any = statement  # ast.TypeAlias only exists on 3.12+, so mypy checks this on 3.11 terms
+            target, value = alias.name, alias.value
+        else:
+            continue
+        if isinstance(target, ast.Name):
+            aliases[target.id] = value
+    return aliases
+
+
+def _annotation_depends_on_rate_limit(annotation: ast.expr, aliases: dict[str, ast.expr]) -> bool:
+    # A dependency is often declared once as an Annotated alias and reused: look through aliases of this module.
+    if _depends_on_rate_limit(annotation):
+        return True
+    return any(
+        isinstance(node, ast.Name) and node.id in aliases and _depends_on_rate_limit(aliases[node.id])
+        for node in ast.walk(annotation)
+    )
+
+
+def _rate_limited_function(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.Call | None, aliases: dict[str, ast.expr]
+) -> bool:
     for d in function.decorator_list:
         if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in _LIMIT_METHODS:
             return True
@@ -142,7 +176,7 @@ def _rate_limited_function(function: ast.FunctionDef | ast.AsyncFunctionDef, dec
             return True
     args = function.args
     for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
-        if arg.annotation is not None and _depends_on_rate_limit(arg.annotation):
+        if arg.annotation is not None and _annotation_depends_on_rate_limit(arg.annotation, aliases):
             return True
     return any(_depends_on_rate_limit(default) for default in [*args.defaults, *args.kw_defaults] if default)
 
@@ -213,7 +247,7 @@ def auth_route_without_rate_limit(project: ProjectContext) -> Iterator[Violation
             if id(route.node) in reported or any(mentions_name(d, *_RATE_WORDS) for d in routed.dependencies):
                 continue
             decorator = route.node if isinstance(route.node, ast.Call) and route.kind == "decorator" else None
-            if _rate_limited_function(route.endpoint, decorator):
+            if _rate_limited_function(route.endpoint, decorator, _module_aliases(route.file.tree)):
                 continue
             reported.add(id(route.node))
             yield route.file.violation(route.node, f"credential endpoint `{routed.path}` has no rate limit: add a "
