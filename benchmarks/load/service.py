@@ -98,7 +98,8 @@ def render(results: dict[str, Any], env: dict[str, Any], arguments: argparse.Nam
         "",
         f"{env['date']}: {env['machine']}, load average {env['loadavg_1m']} at start; sqlalchemy "
         f"{env['versions']['sqlalchemy']}, asyncpg {env['versions']['asyncpg']}. One uvicorn process (CPU 0) with the "
-        f"templates' defaults (pool_size 5, max_overflow 5, pool_pre_ping, JSON access log at INFO); wrk -t1 "
+        f"templates' defaults (PostgreSQL: pool_size 5 + max_overflow 5; SQLite: SQLAlchemy's default pool; "
+        f"pool_pre_ping; JSON access log at INFO); wrk -t1 "
         f"-c{arguments.connections} (CPU 1), {arguments.seconds:g} s runs, median of {arguments.rounds}; "
         f"{SEEDED} seeded items, random ids. Command: `.venv/bin/python -m benchmarks.load.service`.",
         "",
