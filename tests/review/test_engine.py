@@ -410,3 +410,40 @@ def test_every_area_module_registers_rules_of_its_own_area() -> None:
     for rule in all_rules():
         assert rule.area == AREAS[rule.code[2]]
     assert len({rule.name for rule in all_rules()}) == len(all_rules())
+
+
+def test_a_dominant_project_is_split_across_workers_with_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from production_fastapi.review import pool
+
+    _write(tmp_path, "pyproject.toml", '[project]\nname = "big"\n')
+    _write(tmp_path, "app/main.py", "from fastapi import FastAPI\nfrom app.m000 import router\n\napp = FastAPI()\n")
+    _write(tmp_path, "app/m000.py", "from fastapi import APIRouter\nrouter = APIRouter()\n")
+    for i in range(1, 140):
+        _write(tmp_path, f"app/m{i:03d}.py")
+    seen: list[tuple[int, int]] = []
+    real = pool.split_project_job
+
+    def spy(job: pool.Job, pieces: int) -> list[pool.Job]:
+        split = real(job, pieces)
+        seen.append((len(split), sum(t.check for t in split[0].tasks)))
+        return split
+
+    monkeypatch.setattr("production_fastapi.review.runner.split_project_job", spy)
+    serial = review_paths([tmp_path], cache=False, jobs=1)
+    parallel = review_paths([tmp_path], cache=False, jobs=2)
+    # Split once: the owner keeps the two files importing fastapi (project rules see only those), the 139
+    # others go to chunks; nothing is parsed twice.
+    assert seen[0][1] == 2
+    assert seen[0][0] > 2
+    assert parallel.findings == serial.findings
+    assert sum(1 for f in serial.findings if f.code == "PF702") == 139
+    assert sum(1 for f in serial.findings if f.code == "PF301") == 1
+
+
+def test_imported_modules_prescan() -> None:
+    from production_fastapi.review.pool import imported_modules
+
+    text = b"import os, sys as system\nfrom fastapi import FastAPI\n  from . import x\nimport httpx2\n# import nope\n"
+    assert imported_modules(text) == {"os", "sys", "fastapi", "httpx2", "httpx"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -121,6 +122,50 @@ def _run_job(job: Job) -> JobResult:
         return JobResult(outcomes)
     allowed = {task.path: frozenset(task.codes) for task in job.tasks}
     return JobResult(outcomes, check_project(contexts, project_rules, allowed=allowed))
+
+
+_IMPORT_LINE = re.compile(rb"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.MULTILINE)
+_FIRST_NAME = re.compile(rb"[A-Za-z_]\w*")
+
+
+def imported_modules(data: bytes) -> frozenset[str]:
+    """Top-level modules a file imports, read from its text without parsing (a superset is fine: it only decides
+    whether a file is worth parsing as context for project rules)."""
+    found: set[str] = set()
+    for match in _IMPORT_LINE.finditer(data):
+        if match.group(1):
+            found.add(match.group(1).decode())
+            continue
+        for part in match.group(2).split(b","):
+            name = _FIRST_NAME.search(part)
+            if name:
+                found.add(name.group().decode())
+    if b"httpx2" in data:
+        found.add("httpx")
+    return frozenset(found)
+
+
+def _may_import(data: bytes, gates: Sequence[frozenset[str]]) -> bool:
+    modules = imported_modules(data)
+    return any(not gate.isdisjoint(modules) for gate in gates)
+
+
+def split_project_job(job: Job, pieces: int) -> list[Job]:
+    """Cut a dominant project job so all cores work on it without parsing anything twice.
+
+    The *owner* keeps the files a project rule's gate can let in (read from their import lines, no parse): it
+    checks them and runs the project rules over them. The other files, which project rules never see, become
+    chunks any worker can take. Scheduled first (it is the largest), the owner runs while the chunks are spread.
+    """
+    gates = [frozenset(rule.requires) for rule in _rules(job.project_codes)]
+    if any(not gate for gate in gates):
+        return [job]  # a project rule sees every file: nothing can leave the owner
+    owned = [task for task in job.tasks if _may_import(task.data, gates)]
+    owned_ids = {id(task) for task in owned}
+    rest = [task for task in job.tasks if id(task) not in owned_ids and task.check]
+    if not rest:
+        return [job]
+    return [Job(tuple(owned), job.project_codes), *chunk_tasks(rest, pieces)]
 
 
 def _crashed(task: Task) -> FileOutcome:

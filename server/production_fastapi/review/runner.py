@@ -21,13 +21,16 @@ from production_fastapi.review.engine import FileOutcome
 from production_fastapi.review.files import ConfigLookup, Discovered, discover
 from production_fastapi.review.findings import Finding, Report
 from production_fastapi.review.fixing import fix_loop
-from production_fastapi.review.pool import Job, Task, chunk_tasks, run_jobs
+from production_fastapi.review.pool import Job, Task, chunk_tasks, run_jobs, split_project_job
 from production_fastapi.review.source import Unreadable, decode_python
 from production_fastapi.rules import all_rules
 from production_fastapi.rules.base import Rule
 from production_fastapi.rules.context import module_name_for
 
 __all__ = ["Runner"]
+
+#: A project job is split for parallelism only when it has at least twice this many files to check.
+_SPLIT_MIN = 64
 
 
 @dataclass(slots=True)
@@ -154,7 +157,6 @@ class Runner:
             if file.data is not None:
                 by_root.setdefault(file.config.root, []).append(file)
         jobs: list[Job] = []
-        job_files: list[list[_File]] = []
         project_keys: list[tuple[Cache | None, str]] = []
         loose: list[_File] = []
         findings: list[Finding] = []
@@ -177,17 +179,15 @@ class Runner:
             loose.extend(f for f in members if f.item.kind != "python" and id(f) in pending_ids)
             chosen = [f for f in python if id(f) in pending_ids or self._may_matter(f, codes)]
             jobs.append(Job(tuple(self._task(f, check=id(f) in pending_ids) for f in chosen), tuple(codes)))
-            job_files.append(chosen)
             project_keys.append((cache, key))
-        project_jobs = len(jobs)
-        jobs.extend(chunk_tasks([self._task(f, check=True) for f in loose], self._jobs))
-        loose_by_display = {f.display: f for f in loose}
+        jobs = self._balance(jobs, loose)
+        project_jobs = len(project_keys)
+        by_display = {f.display: f for f in files}
         results = run_jobs(jobs, workers=self._jobs)
         for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
-            owners = {f.display: f for f in job_files[index]} if index < project_jobs else loose_by_display
             for task, outcome in zip(job.tasks, result.outcomes, strict=True):
                 if outcome is not None:
-                    owners[task.path].outcome = outcome
+                    by_display[task.path].outcome = outcome
             if index < project_jobs and result.project is not None:
                 findings.extend(result.project.findings)
                 report.errors.extend(result.project.internal_errors)
@@ -195,6 +195,25 @@ class Runner:
                 if cache is not None and key and not result.project.internal_errors:
                     cache.put(key, result.project)
         return findings
+
+    def _balance(self, project: list[Job], loose: list[_File]) -> list[Job]:
+        """Order the jobs: project jobs first (their results carry project findings), then file chunks. A project
+        job holding more than its share of the work is split (owner + chunks) so every core helps with it."""
+        checked = sum(len(t.data) for job in project for t in job.tasks if t.check) + sum(
+            len(f.data or b"") for f in loose
+        )
+        jobs: list[Job] = []
+        chunks: list[Job] = []
+        for job in project:
+            own = sum(len(t.data) for t in job.tasks if t.check)
+            if self._jobs > 1 and own * self._jobs > checked and sum(t.check for t in job.tasks) >= 2 * _SPLIT_MIN:
+                owner, *pieces = split_project_job(job, self._jobs)
+                jobs.append(owner)
+                chunks.extend(pieces)
+            else:
+                jobs.append(job)
+        chunks.extend(chunk_tasks([self._task(f, check=True) for f in loose], self._jobs))
+        return jobs + chunks
 
     @staticmethod
     def _may_matter(file: _File, codes: Sequence[str]) -> bool:
