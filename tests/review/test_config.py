@@ -138,3 +138,22 @@ def test_an_excluded_folder_named_explicitly_is_reviewed(tmp_path: Path) -> None
     assert _codes(tmp_path) == []
     assert _codes(tmp_path, tmp_path / "evals" / "tasks" / "t1") == [("evals/tasks/t1/oracle/main.py", "PF702")]
     assert _codes(tmp_path, tmp_path / "legacy") == [("legacy/old.py", "PF702")]
+
+
+def test_services_with_their_own_pyproject_are_separate_projects_under_one_config(tmp_path: Path) -> None:
+    """A monorepo configured at the top: each service (its own pyproject.toml) is its own project, so one service's
+    health router does not count for another's app."""
+    _project(tmp_path, 'select = ["PF301"]', {})
+    app = "from fastapi import FastAPI\n\napp = FastAPI()\n"
+    health = (
+        "from fastapi import FastAPI\n\nfrom svc.main import app\n\n\n"
+        '@app.get("/health/live")\ndef live() -> dict[str, str]:\n    return {}\n'
+    )
+    for service in ("orders", "billing"):
+        (tmp_path / service / "svc").mkdir(parents=True)
+        (tmp_path / service / "pyproject.toml").write_text(f'[project]\nname = "{service}"\n')
+        (tmp_path / service / "svc" / "main.py").write_text(app)
+    (tmp_path / "orders" / "svc" / "health.py").write_text(health)
+    config = find_config(tmp_path / "orders" / "svc")
+    assert (config.root, config.project_root) == (tmp_path, tmp_path / "orders")
+    assert _codes(tmp_path) == [("billing/svc/main.py", "PF301")]

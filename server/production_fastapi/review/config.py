@@ -124,6 +124,9 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     fail_on: Severity = "warning"
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    #: The project the files belong to when it differs from ``root`` (a service with its own pyproject.toml inside
+    #: a monorepo configured at the top): project rules and module names work per project.
+    project: Path | None = None
     _selected_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def with_overrides(
@@ -154,6 +157,10 @@ class Config:
             cached = chosen >= 0 and chosen > _specificity(code, self.ignore)
             self._selected_cache[code] = cached
         return cached
+
+    @property
+    def project_root(self) -> Path:
+        return self.project or self.root
 
     def relative(self, path: Path) -> str:
         """The path relative to the config root, POSIX style, for pattern matching (absolute when outside)."""
@@ -314,8 +321,8 @@ def find_config(start: Path, fallback_root: Path | None = None) -> Config:
     """The configuration that applies to ``start``: the nearest pyproject.toml upward with our table.
 
     Without one, the defaults apply, rooted at the nearest project marker upward (pyproject.toml, setup.py,
-    setup.cfg, .git), else at ``fallback_root``, else at ``start`` itself. The root also delimits a project for
-    the project-wide rules.
+    setup.cfg, .git), else at ``fallback_root``, else at ``start`` itself. The nearest marker also delimits the
+    project for the project-wide rules (``Config.project_root``), even under a configuration higher up.
     """
     resolved = start.resolve()
     directory = resolved if resolved.is_dir() else resolved.parent
@@ -323,7 +330,8 @@ def find_config(start: Path, fallback_root: Path | None = None) -> Config:
     for candidate in (directory, *directory.parents):
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file() and _has_table(pyproject):
-            return load_config(pyproject)
+            # A service with its own marker inside a configured monorepo is still its own project.
+            return replace(load_config(pyproject), project=marker_root)
         if marker_root is None and any((candidate / marker).exists() for marker in _PROJECT_MARKERS):
             marker_root = candidate
     return Config(root=marker_root or (fallback_root.resolve() if fallback_root else directory))

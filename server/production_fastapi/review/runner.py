@@ -155,18 +155,18 @@ class Runner:
         by_root: dict[Path, list[_File]] = {}
         for file in files:
             if file.data is not None:
-                by_root.setdefault(file.config.root, []).append(file)
+                by_root.setdefault(file.config.project_root, []).append(file)
         jobs: list[Job] = []
         project_keys: list[tuple[Cache | None, str]] = []
         loose: list[_File] = []
         findings: list[Finding] = []
-        for root, members in by_root.items():
+        for members in by_root.values():
             python = [f for f in members if f.item.kind == "python"]
             codes = sorted({r.code for f in python for r in f.rules if r.kind == "project"})
             if not codes or not python:
                 loose.extend(f for f in members if id(f) in pending_ids)
                 continue
-            cache = caches.get(root)
+            cache = caches.get(members[0].config.root)
             key = ""
             if cache is not None:
                 # Any change to any of the project's Python files (or to the rules or config) re-runs its rules.
@@ -229,7 +229,7 @@ class Runner:
     @staticmethod
     def _module_of(file: _File) -> str | None:
         try:
-            relative = file.item.path.resolve().relative_to(file.config.root.resolve()).as_posix()
+            relative = file.item.path.resolve().relative_to(file.config.project_root.resolve()).as_posix()
         except ValueError:
             return None
         return module_name_for(relative)
