@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -19,7 +20,12 @@ __all__ = ["fix_source", "review_paths", "review_source", "rules_for"]
 
 def rules_for(config: Config, path: Path) -> tuple[Rule, ...]:
     """The rules selected by ``config`` that per-file ignores leave on for ``path``."""
-    ignored = config.ignored_for(path)
+    return _selected(config, config.ignored_for(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _selected(config: Config, ignored: tuple[str, ...]) -> tuple[Rule, ...]:
+    # Thousands of files share a handful of (configuration, per-file ignores) pairs.
     return tuple(
         rule
         for rule in all_rules()

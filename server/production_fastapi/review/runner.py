@@ -16,7 +16,7 @@ from pathlib import Path
 
 from production_fastapi.review.api import rules_for
 from production_fastapi.review.cache import Cache, content_key
-from production_fastapi.review.config import Config
+from production_fastapi.review.config import Config, resolve_path
 from production_fastapi.review.engine import FileOutcome
 from production_fastapi.review.files import ConfigLookup, Discovered, discover
 from production_fastapi.review.findings import Finding, Report
@@ -44,10 +44,10 @@ class _File:
     outcome: FileOutcome | None = None
 
 
-def _display(path: Path) -> str:
+def _display(path: Path, cwd: Path) -> str:
     """Paths as the user would type them: relative to the working directory when inside it."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolve_path(path).relative_to(cwd).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -78,9 +78,10 @@ class Runner:
         text_globs = tuple(dict.fromkeys(glob for rule in all_rules() for glob in rule.files))
         discovered, report.errors = discover(paths, self._configs, text_globs)
         files: list[_File] = []
+        cwd = Path.cwd().resolve()
         for item in discovered:
             config = self._configs(item.path, item.origin)
-            files.append(_File(item, _display(item.path), config, rules_for(config, item.path)))
+            files.append(_File(item, _display(item.path, cwd), config, rules_for(config, item.path)))
         report.files_checked = len(files)
         caches = self._load_caches(files)
         pending = self._read_and_probe(files, caches, report)
@@ -229,7 +230,7 @@ class Runner:
     @staticmethod
     def _module_of(file: _File) -> str | None:
         try:
-            relative = file.item.path.resolve().relative_to(file.config.project_root.resolve()).as_posix()
+            relative = resolve_path(file.item.path).relative_to(resolve_path(file.config.project_root)).as_posix()
         except ValueError:
             return None
         return module_name_for(relative)
