@@ -107,6 +107,11 @@ def service_behind_proxies(
         }
         with (
             running_server(uvicorn_command(app, port, factory=True), port, workdir / "server.log", env=env) as server,
-            httpx.Client(base_url=server.base_url, timeout=30) as client,
+            # A new connection per request: after an unhandled error Starlette re-raises past its 500 handler and
+            # uvicorn closes that keep-alive connection without "Connection: close", so a request reusing it can
+            # race the close. That is a finding of its own (see results/faults.md); here it would only add noise.
+            httpx.Client(
+                base_url=server.base_url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+            ) as client,
         ):
             yield Stack(server=server, postgres=postgres, redis=redis, client=client, app_name=app_name)

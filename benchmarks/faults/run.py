@@ -240,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render-only", action="store_true", help="rewrite faults.md from faults.json, run nothing")
     arguments = parser.parse_args(argv)
     if arguments.render_only:
-        data = json.loads((RESULTS / "faults.json").read_text())
-        (RESULTS / "faults.md").write_text(render(data))
-        print(render(data))
+        saved = json.loads((RESULTS / "faults.json").read_text())
+        (RESULTS / "faults.md").write_text(render(saved))
+        print(render(saved))
         return 0
     parts = {part.strip() for part in arguments.only.split(",") if part.strip()}
     unknown = parts - {"shutdown", "deps", "hostile", "fuzz"}
