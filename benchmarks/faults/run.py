@@ -77,6 +77,7 @@ def run_dependencies(workdir: Path) -> dict[str, Any]:
             probes = [timed_get(stack.client, "/health/ready") for _ in range(5)]
             live = timed_get(stack.client, "/health/live")
             request = timed_get(stack.client, "/db" if dependency == "postgres" else "/limited")
+            broken_keep_alive = _keep_alive_breaks(stack.server.base_url) if dependency == "postgres" else None
             proxy.set_mode("pass")
             recovery = wait_until_ready(stack.client)
             results[f"{dependency} {mode}"] = {
@@ -90,10 +91,24 @@ def run_dependencies(workdir: Path) -> dict[str, Any]:
                 "request_content_type": request.content_type,
                 "request_s": round(request.seconds, 2),
                 "recovery_s": round(recovery, 2),
+                "keep_alive_requests_failed_after_500": broken_keep_alive,
             }
             print(f"  {dependency} {mode}: {results[f'{dependency} {mode}']}", flush=True)
             time.sleep(5.5)  # let the rate limiter's outage back-off expire before the next outage
     return results
+
+
+def _keep_alive_breaks(base_url: str, attempts: int = 10) -> str:
+    """After each failed database request, reuse its keep-alive connection once: how many of those reuses fail."""
+    failed = 0
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        for _ in range(attempts):
+            client.get("/db")
+            try:
+                client.get("/health/live")
+            except httpx.TransportError:
+                failed += 1
+    return f"{failed} of {attempts}"
 
 
 def run_hostile(workdir: Path, slow_connections: int) -> dict[str, Any]:
@@ -158,6 +173,14 @@ def _findings(data: dict[str, Any]) -> list[str]:
                 "waits for SQLAlchemy to clean up the hung pooled connection. Fix in templates/health_checks.py: run "
                 "each check as a task, `asyncio.wait({task}, timeout=...)`, cancel it without awaiting (keep a "
                 "reference until it finishes); measured 0.80 s with that change."
+            )
+    for name, row in data.get("dependencies", {}).items():
+        broken = row.get("keep_alive_requests_failed_after_500")
+        if broken and not broken.startswith("0 "):
+            notes.append(
+                f"- {name}: after a 500 from the database error, the next request on the same keep-alive connection "
+                f"failed in {broken} tries (Starlette re-raises past its 500 handler; uvicorn then closes the "
+                "connection without `Connection: close`). Map database errors to a handled 503 problem instead."
             )
     hostile = data.get("hostile", {})
     if any(hostile.get(kind, {}).get("status") == 200 for kind in ("huge-header", "many-headers")):
