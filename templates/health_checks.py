@@ -8,8 +8,10 @@ to the resource, with ``checks.add("name", ping)`` (``lifespan.py`` does it for 
 ``/health/live`` (a failing liveness probe restarts the pod, so it must not fail because the database is down) and
 the readiness probe at ``/health/ready`` (failing it only takes the pod out of the load balancer). Every check runs
 concurrently under ``HEALTH_CHECK_TIMEOUT`` (0.8 s by default), below Kubernetes' default 1 s probe timeout, so a
-hung dependency yields a 503 instead of a probe timeout. The 503 names the failed checks; the exception text
-(hostnames, DSNs) goes to the log, not to this unauthenticated endpoint.
+hung dependency yields a 503 instead of a probe timeout. A check that has timed out is cancelled and left to finish
+its cleanup in the background (SQLAlchemy takes seconds to discard a hung pooled connection), so the response never
+waits for it. The 503 names the failed checks; the exception text (hostnames, DSNs) goes to the log, not to this
+unauthenticated endpoint.
 """
 
 from __future__ import annotations
@@ -50,23 +52,53 @@ class ReadinessChecks:
         return list(self._checks)
 
     async def run(self) -> dict[str, CheckStatus]:
-        """Run every check concurrently; one slow or failing dependency neither delays nor hides the others."""
+        """Run every check concurrently; one slow or failing dependency neither delays nor hides the others.
+
+        Returns within the timeout even when a check ignores cancellation for a while: see ``_run_one``.
+        """
         names = list(self._checks)
         statuses = await asyncio.gather(*(self._run_one(name, self._checks[name]) for name in names))
         return dict(zip(names, statuses, strict=True))
 
     async def _run_one(self, name: str, check: Check) -> CheckStatus:
+        task = asyncio.ensure_future(check())
+        # asyncio.wait, not asyncio.timeout: on timeout it returns without awaiting the cancelled check. A check
+        # blocked in cleanup (SQLAlchemy closing a hung pooled connection takes seconds) would otherwise hold the
+        # probe response well past its timeout and past Kubernetes' 1 s probe timeout.
         try:
-            async with asyncio.timeout(self.timeout):
-                await check()
-        except TimeoutError:
+            done, _ = await asyncio.wait({task}, timeout=self.timeout)
+        except asyncio.CancelledError:
+            # The probe itself was cancelled (client gone, server shutting down): the check must not outlive it.
+            _abandon(task)
+            raise
+        if not done:
+            _abandon(task)
             logger.warning("readiness_check_timeout", check=name, timeout_s=self.timeout)
             return "timeout"
-        except Exception:
+        error = task.exception() if not task.cancelled() else asyncio.CancelledError()
+        if error is not None:
             # Full detail for operators, in the log; the probe response only says which check failed.
-            logger.warning("readiness_check_failed", check=name, exc_info=True)
+            logger.warning("readiness_check_failed", check=name, exc_info=error)
             return "failed"
         return "ok"
+
+
+# Checks that timed out and were cancelled but are still unwinding; each removes itself when it ends.
+_abandoned: set[asyncio.Future[object]] = set()
+
+
+def _abandon(task: asyncio.Future[object]) -> None:
+    task.cancel()
+    # The loop keeps only weak references to tasks: hold this one until it has finished its cleanup.
+    _abandoned.add(task)
+    task.add_done_callback(_forget_abandoned)
+
+
+def _forget_abandoned(task: asyncio.Future[object]) -> None:
+    _abandoned.discard(task)
+    # Retrieve the outcome, so asyncio does not log "exception was never retrieved" for an abandoned check.
+    if not task.cancelled():
+        task.exception()
 
 
 class HealthStatus(BaseModel):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import socket
 import threading
 import time
@@ -176,3 +178,52 @@ async def test_liveness_answers_while_the_thread_pool_is_exhausted() -> None:
             limiter.total_tokens = original
         assert (await stuck).status_code == 200
     assert live.status_code == 200
+
+
+@pytest.mark.anyio
+async def test_a_check_slow_to_cancel_does_not_delay_the_answer() -> None:
+    # What SQLAlchemy does after a blackhole: cancelled, it still spends seconds discarding the hung connection.
+    checks = health_checks.ReadinessChecks(timeout=0.3)
+    cleanup_finished = asyncio.Event()
+
+    async def hung_then_slow_cleanup() -> None:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            await asyncio.shield(asyncio.sleep(1.0))
+            cleanup_finished.set()
+
+    checks.add("database", hung_then_slow_cleanup)
+    start = time.perf_counter()
+    assert await checks.run() == {"database": "timeout"}
+    elapsed = time.perf_counter() - start
+    assert 0.3 <= elapsed < 0.6, f"readiness answered after {elapsed:.2f}s"
+    # The abandoned check is kept alive (not garbage-collected mid-cleanup) and does finish.
+    assert len(health_checks._abandoned) == 1
+    await asyncio.wait_for(cleanup_finished.wait(), timeout=2)
+    await asyncio.sleep(0)
+    assert not health_checks._abandoned
+
+
+@pytest.mark.anyio
+async def test_a_check_that_fails_after_its_timeout_is_retrieved_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    checks = health_checks.ReadinessChecks(timeout=0.1)
+    done = asyncio.Event()
+
+    async def fails_while_cancelled() -> None:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            done.set()
+            raise ConnectionResetError("db.internal:5432 went away during cleanup")
+
+    checks.add("database", fails_while_cancelled)
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        assert await checks.run() == {"database": "timeout"}
+        await done.wait()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        gc.collect()
+    # Retrieved in the done-callback: asyncio never reports "Task exception was never retrieved".
+    assert not [record for record in caplog.records if "never retrieved" in record.getMessage()]
+    assert not health_checks._abandoned
