@@ -15,11 +15,24 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from .settings import Settings
+
+# Errors that mean "the database is unreachable right now", not "this query is wrong": create_app maps them to a 503
+# with Retry-After (error_handlers). OperationalError: connection lost or refused, database file locked;
+# InterfaceError: asyncpg's "connection is closed"; TimeoutError: no pooled connection free within pool_timeout.
+# IntegrityError, ProgrammingError and the like stay 500s (bugs) or are the handler's to turn into 409/422.
+# SQLite's driver also reports SQL mistakes (a missing table, a syntax error) as OperationalError: there they answer
+# 503 too, still logged with their traceback as ``dependency_unavailable``; PostgreSQL's drivers report them apart.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

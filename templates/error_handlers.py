@@ -10,15 +10,23 @@ query string, which may hold tokens) and ``request_id``.
 Validation errors (422) list each error's ``loc``, ``msg`` and ``type`` and deliberately drop pydantic's ``input``
 and ``ctx``: the input can be a password or a token, and error responses are logged and cached by proxies.
 Unhandled exceptions answer a generic 500; the traceback goes to the log (``middleware.AccessLogMiddleware``),
-never to the client.
+never to the client. The 500 carries ``Connection: close``: Starlette re-raises the exception after sending it, and
+uvicorn then closes the connection, so the header tells clients and proxies not to send another request on it.
+
+A dependency that is down is not a bug: ``ConnectionError`` and ``TimeoutError`` (what network clients raise when a
+dependency refuses or does not answer, asyncpg's connect errors included) and any exception types passed as
+``unavailable=`` (``create_app`` passes ``database.DATABASE_UNAVAILABLE``, SQLAlchemy's connection and pool errors)
+answer 503 with ``Retry-After``. Being handled, they also keep the client's keep-alive connection open, where an
+unhandled one costs the connection (behind a proxy with upstream keep-alive, an unrelated request's 502).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +36,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .request_context import REQUEST_ID_HEADER, request_id_from_scope
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Seconds a client should wait before retrying after a 503 for an unavailable dependency: long enough for a pool to
+# reconnect or a failover to finish, short enough that a blip costs the caller little.
+UNAVAILABLE_RETRY_AFTER = 5
+# Raised by network clients (asyncio streams, asyncpg's connect, socket timeouts) when a dependency is unreachable.
+DEFAULT_UNAVAILABLE: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
+
+logger = structlog.stdlib.get_logger(__name__)
 
 
 class ProblemResponse(JSONResponse):
@@ -153,16 +168,37 @@ async def validation_error_handler(request: Request, exc: Exception) -> ProblemR
     )
 
 
+async def dependency_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
+    # Handled inside the middleware stack, so AccessLogMiddleware sees a 503 and no exception: the cause is logged
+    # here, with its traceback and (through structlog's context) the request ID. The client learns only to retry.
+    logger.warning("dependency_unavailable", error_type=type(exc).__name__, exc_info=exc)
+    return _from_request(
+        request,
+        status=503,
+        detail="A service this request depends on is unavailable; try again shortly.",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
 async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemResponse:
     # Starlette calls this from ServerErrorMiddleware, outside every user middleware: nothing wraps this response,
     # so it sets X-Request-ID itself (problem_response does) from the ID the middleware left in scope["state"].
     # The exception text is never sent; AccessLogMiddleware has already logged it with its traceback.
-    return _from_request(request, status=500, detail="An unexpected error occurred.")
+    # Connection: close because Starlette re-raises after this response and uvicorn then drops the connection:
+    # without the header a client reusing it races the close and fails a request that has nothing to do with this.
+    return _from_request(request, status=500, detail="An unexpected error occurred.", headers={"Connection": "close"})
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the problem+json handlers on ``app``."""
+def install_error_handlers(app: FastAPI, *, unavailable: Iterable[type[Exception]] = ()) -> None:
+    """Register the problem+json handlers on ``app``; ``unavailable`` adds exception types that mean 503."""
     app.add_exception_handler(AppError, app_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    for exc_type in (*DEFAULT_UNAVAILABLE, *unavailable):
+        # Checked at runtime too: an instance or a tuple passed here would otherwise fail only at the first error.
+        candidate: object = exc_type
+        if not (isinstance(candidate, type) and issubclass(candidate, Exception)):
+            msg = f"unavailable= takes exception classes, got {candidate!r}"
+            raise TypeError(msg)
+        app.add_exception_handler(candidate, dependency_unavailable_handler)
     app.add_exception_handler(Exception, unhandled_error_handler)

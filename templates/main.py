@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from fastapi import APIRouter, FastAPI
 
+from .database import DATABASE_UNAVAILABLE
 from .error_handlers import install_error_handlers
 from .health_checks import router as health_router
 from .lifespan import lifespan
@@ -35,7 +36,8 @@ def create_app(settings: Settings | None = None, *, routers: Iterable[APIRouter]
         openapi_url="/openapi.json" if settings.is_development else None,
     )
     app.state.settings = settings
-    install_error_handlers(app)
+    # A database that is down answers 503 with Retry-After, not a 500 that also costs the client its connection.
+    install_error_handlers(app, unavailable=DATABASE_UNAVAILABLE)
     install_middleware(app, settings)
     app.include_router(health_router)
     for router in routers:

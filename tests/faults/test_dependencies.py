@@ -118,13 +118,6 @@ def test_outage_during_session_teardown_is_not_an_application_crash(stack: Stack
     assert "Exception in ASGI application" not in stack.server.log_text()[log_before:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a database error reaches Starlette's ServerErrorMiddleware, which sends the 500 and re-raises; uvicorn "
-    "then closes the keep-alive connection without 'Connection: close', so the client's next request on it "
-    "(here /health/live) fails about half the time. Fix in templates: map SQLAlchemy's DBAPIError/TimeoutError to a "
-    "503 problem (a handled exception keeps the connection), or answer 500s without re-raising",
-)
 def test_database_errors_do_not_break_keep_alive_connections(stack: Stack) -> None:
     stack.postgres.set_mode("refuse")
     outcomes: list[tuple[int, int | str]] = []

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
+from helpers import free_port
 from pydantic import BaseModel
-from tpl_support import isolated_logging, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from tpl_support import isolated_logging, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 error_handlers = tpl("error_handlers")
+SessionDep = tpl("database").SessionDep
 PROBLEM = "application/problem+json"
 
 
@@ -25,6 +31,12 @@ class Login(BaseModel):
 
 
 router = APIRouter()
+database_router = APIRouter()
+
+
+@database_router.get("/count")
+async def count(session: SessionDep) -> dict[str, int]:
+    return {"count": int((await session.execute(text("SELECT 1"))).scalar_one())}
 
 
 @router.get("/orders/{order_id}")
@@ -135,3 +147,88 @@ async def test_unhandled_error_is_generic_with_request_id_and_no_internals() -> 
     assert response.headers["x-content-type-options"] == "nosniff"
     for leak in ("hunter2", "postgres", "RuntimeError", "Traceback", "File "):
         assert leak not in response.text
+
+
+@router.get("/dependency-timeout")
+async def dependency_timeout() -> None:
+    # What asyncio.timeout() around a dependency call, or asyncpg's connect timeout, raises.
+    raise TimeoutError
+
+
+@pytest.mark.anyio
+async def test_unhandled_error_tells_the_client_the_connection_closes() -> None:
+    async with running_app(routers=[router]) as (_, client):
+        response = await client.get("/boom")
+    assert_problem(response, 500, "/boom")
+    assert response.headers["connection"] == "close"
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_database_is_a_503_with_retry_after() -> None:
+    # Nothing listens on the port: asyncpg's connect raises ConnectionRefusedError, unwrapped by SQLAlchemy.
+    unreachable = make_settings(database_url=f"postgresql+asyncpg://app:s3cret@127.0.0.1:{free_port()}/orders")
+    logs = io.StringIO()
+    async with running_app(unreachable, routers=[database_router], logs=logs) as (_, client):
+        response = await client.get("/count", headers={"X-Request-ID": "db-down-1"})
+    body = assert_problem(response, 503, "/count")
+    assert response.headers["retry-after"] == str(error_handlers.UNAVAILABLE_RETRY_AFTER)
+    assert "connection" not in response.headers  # handled: the keep-alive connection stays usable
+    for leak in ("s3cret", "127.0.0.1", "orders", "Refused", "Errno"):
+        assert leak not in response.text
+    assert body["request_id"] == "db-down-1"
+    records = [json.loads(line) for line in logs.getvalue().splitlines()]
+    (cause,) = [r for r in records if r["event"] == "dependency_unavailable"]
+    assert cause["error_type"] == "ConnectionRefusedError"
+    assert cause["request_id"] == "db-down-1"
+    assert cause["exception"][0]["exc_type"] == "ConnectionRefusedError"
+    (access,) = [r for r in records if r["event"] == "request"]
+    assert access["status"] == 503
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "error",
+    [
+        sa_exc.OperationalError("SELECT 1", {}, ConnectionResetError("server closed the connection")),
+        sa_exc.InterfaceError("SELECT 1", {}, ConnectionError("connection is closed")),
+        sa_exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"),
+    ],
+    ids=["operational", "interface", "pool-timeout"],
+)
+async def test_sqlalchemy_unavailability_errors_are_503s(error: Exception) -> None:
+    raising = APIRouter()
+
+    @raising.get("/orders")
+    async def orders() -> None:
+        raise error
+
+    async with running_app(routers=[raising]) as (_, client):
+        response = await client.get("/orders")
+    assert_problem(response, 503, "/orders")
+    assert response.headers["retry-after"] == str(error_handlers.UNAVAILABLE_RETRY_AFTER)
+
+
+@pytest.mark.anyio
+async def test_a_query_bug_stays_a_500() -> None:
+    raising = APIRouter()
+
+    @raising.get("/orders")
+    async def orders() -> None:
+        raise sa_exc.IntegrityError("INSERT ...", {}, ValueError("duplicate key"))
+
+    async with running_app(routers=[raising]) as (_, client):
+        response = await client.get("/orders")
+    assert_problem(response, 500, "/orders")
+
+
+@pytest.mark.anyio
+async def test_a_dependency_timeout_is_a_503() -> None:
+    async with running_app(routers=[router]) as (_, client):
+        response = await client.get("/dependency-timeout")
+    assert_problem(response, 503, "/dependency-timeout")
+    assert response.headers["retry-after"] == str(error_handlers.UNAVAILABLE_RETRY_AFTER)
+
+
+def test_unavailable_takes_exception_classes_only() -> None:
+    with pytest.raises(TypeError, match="exception classes"):
+        error_handlers.install_error_handlers(FastAPI(), unavailable=[OSError("not a class")])

@@ -25,7 +25,9 @@ SERVICE = """
 import asyncio
 
 from fastapi import APIRouter, Request
+from sqlalchemy import text
 
+from .database import SessionDep
 from .main import create_app
 
 router = APIRouter()
@@ -56,6 +58,12 @@ async def count() -> dict[str, int]:
 @router.get("/boom")
 async def boom() -> None:
     raise RuntimeError("internal detail")
+
+
+@router.get("/db-down")
+async def db_down(session: SessionDep) -> int:
+    # DATABASE_URL points into a directory that does not exist: a real OperationalError on first use.
+    return int((await session.execute(text("SELECT 1"))).scalar_one())
 
 
 app = create_app(routers=[router])
@@ -189,6 +197,52 @@ def test_uvicorn_body_limit_500_sigterm_drain_and_json_logs(start_server: Any, s
     assert "shutdown_started" in {r["event"] for r in records}
     # uvicorn's access logger is muted (ours replaces it): no "GET /slow HTTP/1.1" lines anywhere.
     assert 'HTTP/1.1" 200' not in stdout + stderr
+
+
+@pytest.mark.timeout(60)
+def test_keep_alive_connections_survive_database_outages_and_500s(service_dir: Path) -> None:
+    port = free_port()
+    unreachable = f"sqlite+aiosqlite:///{service_dir}/missing-dir/app.db"
+    # Output to a file, not a pipe: every failure logs a traceback, and a full pipe would stall the server.
+    with (service_dir / "server.log").open("w") as log:
+        process = subprocess.Popen(
+            [str(BIN / "uvicorn"), "app.service:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=service_dir,
+            env=service_env(service_dir, DATABASE_URL=unreachable),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_live(process, port)
+        peers = keep_alive_round_trips(port)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    # 503 and the request after it shared one connection every time.
+    assert all(peers[i] == peers[i + 1] for i in range(0, len(peers), 2))
+
+
+def keep_alive_round_trips(port: int) -> list[int]:
+    """Database outages and crashes over one keep-alive client; the client ports of each 503 and its successor."""
+    peers: list[int] = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as keep_alive:
+        for _ in range(5):
+            # Handled as a 503: the same connection serves the next request.
+            failed = keep_alive.get("/db-down")
+            assert failed.status_code == 503
+            assert failed.headers["retry-after"] == "5"
+            assert "connection" not in failed.headers
+            live = keep_alive.get("/health/live")
+            assert live.status_code == 200
+            peers.append(failed.extensions["network_stream"].get_extra_info("client_addr")[1])
+            peers.append(live.extensions["network_stream"].get_extra_info("client_addr")[1])
+            # A real bug: uvicorn drops the connection after the 500, and the 500 says so, so httpx opens a new
+            # one for the next request instead of racing the close.
+            crashed = keep_alive.get("/boom")
+            assert crashed.status_code == 500
+            assert crashed.headers["connection"] == "close"
+            assert keep_alive.get("/health/live").status_code == 200
+    return peers
 
 
 @pytest.mark.timeout(60)
