@@ -7,6 +7,10 @@ session factory on ``app.state``; handlers take ``session: SessionDep``. Never c
 SQL with bound parameters (``select(...)``, ``text("... where id = :id")`` with params), never by formatting
 strings. Depends on ``sqlalchemy[asyncio]`` (SQLAlchemy 2.1 no longer installs greenlet by itself) plus the
 driver: ``asyncpg`` for PostgreSQL, ``aiosqlite`` for the embedded default.
+
+``DATABASE_UNAVAILABLE`` lists the errors that mean the database is unreachable; ``create_app`` answers them with
+503 and ``Retry-After``. A session whose close fails (the database went away after the response was sent) logs
+``session_close_failed`` instead of failing a request that already succeeded.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -21,6 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from .settings import Settings
+
+logger = structlog.stdlib.get_logger(__name__)
 
 # Errors that mean "the database is unreachable right now", not "this query is wrong": create_app maps them to a 503
 # with Retry-After (error_handlers). OperationalError: connection lost or refused, database file locked;
@@ -72,13 +79,25 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     if factory is None:
         msg = "no session factory on app.state: create the app with main.create_app() so lifespan sets it up"
         raise RuntimeError(msg)
-    session: AsyncSession
-    async with factory() as session:
-        try:
-            yield session
-        except Exception:
-            await session.rollback()
-            raise
+    session: AsyncSession = factory()
+    try:
+        yield session
+    except Exception:
+        await session.rollback()
+        raise
+    finally:
+        await _close_quietly(session)
+
+
+async def _close_quietly(session: AsyncSession) -> None:
+    # close() rolls back the open transaction, a round trip to the database. FastAPI runs this teardown after the
+    # response has been sent: if the database went away meanwhile, raising here cannot change the (successful)
+    # response, it only makes the server log an application crash and drop the client's connection. The pool
+    # discards the broken connection either way.
+    try:
+        await session.close()
+    except sa_exc.SQLAlchemyError:
+        logger.warning("session_close_failed", exc_info=True)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -98,12 +98,6 @@ def test_first_probe_after_database_blackhole_within_budget(stack: Stack) -> Non
     assert ready.seconds < PROBE_BUDGET_SECONDS, f"first probe took {ready.seconds:.2f}s"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="templates/database.py get_session closes the session after the response is sent; when the database went "
-    "away meanwhile, the rollback in close() raises out of the app: uvicorn logs 'Exception in ASGI application' "
-    "for a request that succeeded and drops the keep-alive connection",
-)
 def test_outage_during_session_teardown_is_not_an_application_crash(stack: Stack) -> None:
     log_before = len(stack.server.log_text())
     with ThreadPoolExecutor(max_workers=1) as pool:

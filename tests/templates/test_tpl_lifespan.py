@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from tpl_support import isolated_logging, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
+from tpl_support import isolated_logging, json_lines, make_settings, running_app, tpl  # noqa: F401 - isolated_logging is an autouse fixture
 
 database = tpl("database")
 
@@ -111,3 +112,39 @@ async def test_the_same_app_can_start_twice_with_fresh_checks() -> None:
         async with app.router.lifespan_context(app):
             assert app.state.readiness_checks.names == ["database"]
             assert await app.state.readiness_checks.run() == {"database": "ok"}
+
+
+teardown_router = APIRouter()
+
+
+@teardown_router.get("/read-then-lose-connection")
+async def read_then_lose_connection(session: database.SessionDep) -> dict[str, int]:  # type: ignore[name-defined]
+    # The handler has all it needs; then the database ends this session's connection (a failover, a restart)
+    # while its transaction is still open, so the rollback in the session's close() fails after the response.
+    pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+    engine = session.bind
+    async with engine.connect() as admin:
+        await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    return {"pid": pid}
+
+
+@pytest.mark.anyio
+@pytest.mark.postgres
+async def test_losing_the_database_during_session_teardown_does_not_fail_the_request(database_url: str) -> None:
+    logs = io.StringIO()
+    async with running_app(make_settings(database_url=database_url), [teardown_router], logs=logs) as (app, _):
+        # Our own client, raising what escapes the app (running_app's swallows it, as a server would log it).
+        transport = httpx.ASGITransport(app, raise_app_exceptions=True)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.get("/read-then-lose-connection")
+            assert response.status_code == 200
+            # The pool dropped the dead connection: the next request gets a working one.
+            assert (await client.get("/read-then-lose-connection")).status_code == 200
+    records = json_lines(logs)
+    failures = [r for r in records if r["event"] == "session_close_failed"]
+    assert len(failures) == 2
+    assert failures[0]["level"] == "warning"
+    assert failures[0]["request_id"] == response.headers["x-request-id"]
+    access = [r for r in records if r["event"] == "request"]
+    assert [r["status"] for r in access] == [200, 200]
+    assert all(r["level"] == "info" for r in access)
