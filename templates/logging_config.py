@@ -1,4 +1,4 @@
-"""Structured logging with structlog: one pipeline for structlog, stdlib and uvicorn records, request ID included.
+"""Structured logging with structlog: one JSON format for structlog, stdlib and uvicorn records, request ID included.
 
 Rules: PF201, PF202, PF203
 
@@ -6,13 +6,18 @@ Adopt: call ``configure_logging(level=..., json_logs=...)`` once, before the Fas
 does): configuring inside lifespan is too late, uvicorn's loggers already print in their own format by then. Log
 with ``structlog.get_logger(__name__)`` and events plus fields: ``log.info("order_created", order_id=order.id)``.
 JSON lines (tracebacks as structured dicts) in production, coloured console output in development.
+
+structlog events are rendered by structlog itself and written straight to stdout (the fast path: the access line
+costs a fraction of a stdlib round trip); stdlib records are formatted by the root handler with the same
+processors. Tests that read structlog events use ``structlog.testing.capture_logs()``; pass
+``route_through_stdlib=True`` if pytest's ``caplog`` or your own stdlib handlers must see them too.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 import structlog.tracebacks
@@ -32,7 +37,7 @@ def _drop_color_message(_: object, __: str, event_dict: EventDict) -> EventDict:
 
 
 def _shared_processors() -> list[Processor]:
-    """Steps applied to every record, ours and foreign (stdlib/uvicorn) alike."""
+    """Steps applied to foreign (stdlib/uvicorn) records before the final ones."""
     return [
         # Request-scoped fields (request_id, ...) bound with structlog.contextvars.bound_contextvars.
         structlog.contextvars.merge_contextvars,
@@ -45,39 +50,102 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
-def configure_logging(*, level: str = "INFO", json_logs: bool = True, stream: TextIO | None = None) -> None:
-    """Route structlog and stdlib logging through one handler (stdout unless ``stream``); safe to call again."""
-    shared = _shared_processors()
-    renderer: Processor
-    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
-    if json_logs:
+def _native_processors() -> list[Processor]:
+    """The same fields for structlog's own events, minus the steps that only make sense for a stdlib record."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        # Reads the ``name`` our logger factory gives each logger, like stdlib's logger.name.
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+
+
+def _final_processors(json_logs: bool) -> list[Processor]:
+    if not json_logs:
+        return [structlog.dev.ConsoleRenderer()]
+    return [
         # Tracebacks as data (frames, exception type, message) so a log platform can index them. Without the
         # frames' local variables, which structlog includes by default: they hold request scopes, tokens, passwords.
-        final.append(
-            structlog.processors.ExceptionRenderer(
-                structlog.tracebacks.ExceptionDictTransformer(show_locals=False, max_frames=20)
-            )
+        structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False, max_frames=20)
+        ),
+        structlog.processors.JSONRenderer(),
+    ]
+
+
+class _NamedWriteLogger(structlog.WriteLogger):
+    """structlog's plain line writer, plus the ``name`` that ``add_logger_name`` reports as the ``logger`` field."""
+
+    def __init__(self, file: TextIO, name: str) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+class _NamedWriteLoggerFactory:
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> _NamedWriteLogger:
+        # structlog.get_logger(__name__) passes the name through; a nameless get_logger() logs as "root".
+        name = args[0] if args and isinstance(args[0], str) else "root"
+        return _NamedWriteLogger(self._file, name)
+
+
+def _level_number(level: str) -> int:
+    levels = logging.getLevelNamesMapping()
+    name = level.upper()
+    if name not in levels or name == "NOTSET":
+        msg = f"unknown log level {level!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+        raise ValueError(msg)
+    return levels[name]
+
+
+def configure_logging(
+    *, level: str = "INFO", json_logs: bool = True, stream: TextIO | None = None, route_through_stdlib: bool = False
+) -> None:
+    """One format for structlog and stdlib records on stdout (or ``stream``); safe to call again.
+
+    structlog's own events (the access line, the app's) are rendered by structlog and written straight to the
+    stream: routing each through stdlib logging (a LogRecord, a handler, ProcessorFormatter) cost about 100 us per
+    line, most of this stack's overhead per request. Records from stdlib loggers (uvicorn, gunicorn, SQLAlchemy,
+    libraries) still go through the root handler with the same processors, so every line has the same fields. The
+    price: structlog events no longer reach stdlib handlers, so pytest's ``caplog`` and handlers you add to the
+    root logger don't see them. Pass ``route_through_stdlib=True`` when you need that (or use
+    ``structlog.testing.capture_logs()`` in tests).
+    """
+    numeric_level = _level_number(level)
+    out = stream if stream is not None else sys.stdout
+    shared = _shared_processors()
+    final = _final_processors(json_logs)
+
+    if route_through_stdlib:
+        structlog.configure(
+            processors=[
+                structlog.stdlib.filter_by_level,
+                structlog.stdlib.PositionalArgumentsFormatter(),
+                *shared,
+                # Hand the event dict to ProcessorFormatter, which renders it together with foreign records.
+                structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            ],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.stdlib.BoundLogger,
+            cache_logger_on_first_use=True,
         )
-        renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer()
-    final.append(renderer)
+        structlog.configure(
+            processors=[*_native_processors(), *final],
+            logger_factory=_NamedWriteLoggerFactory(out),
+            # Calls below the level cost a method call returning None: no event dict is even built.
+            wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+            cache_logger_on_first_use=True,
+        )
 
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            structlog.stdlib.PositionalArgumentsFormatter(),
-            *shared,
-            # Hand the event dict to ProcessorFormatter, which renders it together with foreign records.
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared, processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final]
     )
-
-    formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
-    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
 
     root = logging.getLogger()
@@ -85,7 +153,7 @@ def configure_logging(*, level: str = "INFO", json_logs: bool = True, stream: Te
     for existing in root.handlers[:]:
         root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    root.setLevel(numeric_level)
 
     for name in _SERVER_LOGGERS:
         server_logger = logging.getLogger(name)

@@ -178,3 +178,60 @@ async def test_a_failure_after_the_response_started_logs_the_status_actually_sen
     assert record["level"] == "error"
     assert record["status"] == 200
     assert record["exception"][0]["exc_type"] == "RuntimeError"
+
+
+def test_structlog_events_skip_stdlib_unless_asked(caplog: pytest.LogCaptureFixture) -> None:
+    buffer = io.StringIO()
+    logging_config.configure_logging(level="INFO", stream=buffer)
+    # configure_logging replaces the root handlers, caplog's included: put it back, as a user's own handler.
+    logging.getLogger().addHandler(caplog.handler)
+    with caplog.at_level(logging.INFO):
+        structlog.stdlib.get_logger("app.fast").info("fast_path", n=1)
+        logging.getLogger("lib.std").info("foreign %s", "record")
+    # The fast path: rendered by structlog and written directly, no LogRecord on the way.
+    assert [r.getMessage() for r in caplog.records] == ["foreign record"]
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert [(r["event"], r["logger"], r["level"]) for r in lines] == [
+        ("fast_path", "app.fast", "info"),
+        ("foreign record", "lib.std", "info"),
+    ]
+    # Both paths produce the same fields.
+    assert lines[0].keys() - {"n"} == lines[1].keys()
+
+
+def test_routing_through_stdlib_keeps_caplog_and_the_same_json(caplog: pytest.LogCaptureFixture) -> None:
+    buffer = io.StringIO()
+    logging_config.configure_logging(level="INFO", stream=buffer, route_through_stdlib=True)
+    # configure_logging replaces the root handlers, caplog's included: put it back, as a user's own handler.
+    logging.getLogger().addHandler(caplog.handler)
+    with caplog.at_level(logging.INFO):
+        structlog.stdlib.get_logger("app.slow").info("via_stdlib", n=2)
+    assert len(caplog.records) == 1
+    (line,) = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert line | {"timestamp": ""} == {
+        "event": "via_stdlib",
+        "n": 2,
+        "logger": "app.slow",
+        "level": "info",
+        "timestamp": "",
+    }
+
+
+def test_an_unknown_level_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValueError, match="unknown log level 'LOUD': use DEBUG, INFO"):
+        logging_config.configure_logging(level="LOUD", stream=io.StringIO())
+
+
+def test_positional_arguments_and_exc_info_on_the_fast_path() -> None:
+    buffer = io.StringIO()
+    logging_config.configure_logging(level="DEBUG", stream=buffer)
+    log = structlog.stdlib.get_logger("app.fmt")
+    log.debug("waited %d ms", 12)
+    try:
+        raise KeyError("order-7")
+    except KeyError as error:
+        log.warning("lookup_failed", exc_info=error)
+    first, second = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert first["event"] == "waited 12 ms"
+    assert first["level"] == "debug"
+    assert second["exception"][0]["exc_type"] == "KeyError"
