@@ -39,6 +39,13 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
+    # asyncpg's connect raises these unwrapped: database refused (down, restarting), connection reset, and
+    # connect_args["timeout"] expired (unreachable host). Builtin TimeoutError also covers asyncio.timeout() expiring
+    # around any dependency call, which is a 503 as well. A bare ConnectionError stays a 500: too vague to promise
+    # that a retry helps.
+    ConnectionRefusedError,
+    ConnectionResetError,
+    TimeoutError,
 )
 
 

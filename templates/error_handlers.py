@@ -13,11 +13,11 @@ Unhandled exceptions answer a generic 500; the traceback goes to the log (``midd
 never to the client. The 500 carries ``Connection: close``: Starlette re-raises the exception after sending it, and
 uvicorn then closes the connection, so the header tells clients and proxies not to send another request on it.
 
-A dependency that is down is not a bug: ``ConnectionError`` and ``TimeoutError`` (what network clients raise when a
-dependency refuses or does not answer, asyncpg's connect errors included) and any exception types passed as
-``unavailable=`` (``create_app`` passes ``database.DATABASE_UNAVAILABLE``, SQLAlchemy's connection and pool errors)
-answer 503 with ``Retry-After``. Being handled, they also keep the client's keep-alive connection open, where an
-unhandled one costs the connection (behind a proxy with upstream keep-alive, an unrelated request's 502).
+A dependency that is down is not a bug: the exception types passed as ``unavailable=`` answer 503 with
+``Retry-After`` (``create_app`` passes ``database.DATABASE_UNAVAILABLE``: SQLAlchemy's connection and pool errors,
+and the refused, reset and timed-out connections asyncpg raises unwrapped). Being handled, they also keep the
+client's keep-alive connection open, where an unhandled one costs the connection (behind a proxy with upstream
+keep-alive, an unrelated request's 502).
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Seconds a client should wait before retrying after a 503 for an unavailable dependency: long enough for a pool to
 # reconnect or a failover to finish, short enough that a blip costs the caller little.
 UNAVAILABLE_RETRY_AFTER = 5
-# Raised by network clients (asyncio streams, asyncpg's connect, socket timeouts) when a dependency is unreachable.
-DEFAULT_UNAVAILABLE: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
 
 logger = structlog.stdlib.get_logger(__name__)
 
@@ -194,7 +192,7 @@ def install_error_handlers(app: FastAPI, *, unavailable: Iterable[type[Exception
     app.add_exception_handler(AppError, app_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for exc_type in (*DEFAULT_UNAVAILABLE, *unavailable):
+    for exc_type in unavailable:
         # Checked at runtime too: an instance or a tuple passed here would otherwise fail only at the first error.
         candidate: object = exc_type
         if not (isinstance(candidate, type) and issubclass(candidate, Exception)):

@@ -232,3 +232,17 @@ async def test_a_dependency_timeout_is_a_503() -> None:
 def test_unavailable_takes_exception_classes_only() -> None:
     with pytest.raises(TypeError, match="exception classes"):
         error_handlers.install_error_handlers(FastAPI(), unavailable=[OSError("not a class")])
+
+
+@pytest.mark.anyio
+async def test_a_vague_connection_error_stays_a_500() -> None:
+    raising = APIRouter()
+
+    @raising.get("/report")
+    async def report() -> None:
+        raise ConnectionError("could not connect to warehouse")
+
+    async with running_app(routers=[raising]) as (_, client):
+        response = await client.get("/report")
+    assert_problem(response, 500, "/report")
+    assert "warehouse" not in response.text
