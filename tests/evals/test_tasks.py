@@ -3,6 +3,7 @@ variants each; malformed tasks fail with one clear message."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -63,6 +64,7 @@ def test_materialize_lays_bad_over_oracle_over_starter(tiny_task: Task, tmp_path
          "test_requested*.py or test_unrequested*.py"),
         (lambda t: write(t / "task.toml", 'area = "errors"\nkind = "feature"\napp = "a:b"\nstill_pass = ["x:y"]\n'),
          "still_pass names unknown check"),
+        (lambda t: shutil.rmtree(t / "oracle"), "oracle is missing: add the reference solution there"),
     ],
 )
 def test_malformed_task_is_refused_with_a_clear_message(
@@ -81,3 +83,15 @@ def test_validate_command_names_unknown_tasks() -> None:
     )
     assert completed.returncode == 2
     assert completed.stderr.startswith("production-fastapi eval: unknown task no-such-task; known: deploy-ready, ")
+
+
+def test_an_oracle_made_only_of_templates_needs_no_oracle_folder(tmp_path: Path) -> None:
+    """git keeps no empty folder: a task whose oracle is just templates must load from a fresh clone."""
+    task = build_tiny_task(tmp_path)
+    shutil.rmtree(task / "oracle")
+    with (task / "task.toml").open("a") as meta:
+        meta.write('\n[oracle]\ntemplates = ["request_context.py"]\ntemplates_into = "app"\n')
+    loaded = load_task(task)
+    tree = materialize(loaded, "oracle", tmp_path / "tree")
+    assert (tree / "app/request_context.py").is_file()
+    assert (tree / "app/main.py").is_file()

@@ -180,7 +180,7 @@ def load_task(path: Path) -> Task:
     task_id = path.name
     if not _ID.match(task_id):
         raise TaskError(f"{path}: a task id is lower-case letters, digits and hyphens")
-    for required in ("instruction.md", "starter", "tests", "oracle"):
+    for required in ("instruction.md", "starter", "tests"):
         if not (path / required).exists():
             raise TaskError(f"{path / required} is missing")
     area, kind, app = meta.get("area"), meta.get("kind"), meta.get("app")
@@ -200,6 +200,9 @@ def load_task(path: Path) -> Task:
     timeouts = meta.get("timeouts", {})
     oracle_meta = meta.get("oracle", {})
     oracle_templates = _strings(oracle_meta, "templates", meta_path)
+    # An oracle made only of templates needs no oracle/ folder (git keeps no empty folder anyway).
+    if not oracle_templates and not (path / "oracle").is_dir():
+        raise TaskError(f"{path / 'oracle'} is missing: add the reference solution there, or [oracle] templates")
     into = oracle_meta.get("templates_into", "")
     targets = [into, *(entry.partition("=")[2] for entry in oracle_templates)]
     if oracle_templates and (
@@ -288,7 +291,8 @@ def materialize(task: Task, variant: str, destination: Path) -> Path:
             where = destination / target if target else package / name
             where.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(bundle.get_template(name).path, where)
-    copy_tree(task.oracle, destination)
+    if task.oracle.is_dir():
+        copy_tree(task.oracle, destination)
     if variant == "oracle":
         return destination
     bad = task.variant(variant.removeprefix("bad/"))
