@@ -61,7 +61,12 @@ class ReadinessChecks:
         return dict(zip(names, statuses, strict=True))
 
     async def _run_one(self, name: str, check: Check) -> CheckStatus:
-        task = asyncio.ensure_future(check())
+        try:
+            task = asyncio.ensure_future(check())
+        except Exception:
+            # A check that fails before returning its awaitable (a sync error in a factory) is a failed check too.
+            logger.warning("readiness_check_failed", check=name, exc_info=True)
+            return "failed"
         # asyncio.wait, not asyncio.timeout: on timeout it returns without awaiting the cancelled check. A check
         # blocked in cleanup (SQLAlchemy closing a hung pooled connection takes seconds) would otherwise hold the
         # probe response well past its timeout and past Kubernetes' 1 s probe timeout.

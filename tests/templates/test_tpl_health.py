@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import anyio.to_thread
 import pytest
@@ -227,3 +228,14 @@ async def test_a_check_that_fails_after_its_timeout_is_retrieved_quietly(caplog:
     # Retrieved in the done-callback: asyncio never reports "Task exception was never retrieved".
     assert not [record for record in caplog.records if "never retrieved" in record.getMessage()]
     assert not health_checks._abandoned
+
+
+@pytest.mark.anyio
+async def test_a_check_that_fails_before_awaiting_is_failed_not_a_crash() -> None:
+    checks = health_checks.ReadinessChecks(timeout=0.2)
+
+    def not_configured() -> Any:
+        raise RuntimeError("no client configured")
+
+    checks.add("search", not_configured)
+    assert await checks.run() == {"search": "failed"}
