@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 from production_fastapi.rules._helpers import annotation_names, dotted, has_star_kwargs, is_none, keyword, own_nodes
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule
@@ -71,6 +73,47 @@ def blocking_sleep(ctx: FileContext) -> Iterator[Violation]:
 # --- shared: what a name holds, from the code around it --------------------------------------------------------
 
 
+@dataclass(slots=True)
+class _ScopeBindings:
+    """What one scope binds, read in a single pass: assigned values by name, opaque names, parameters."""
+
+    values: dict[str, list[ast.expr]] = field(default_factory=dict)
+    opaque: set[str] = field(default_factory=set)
+    params: frozenset[str] = frozenset()
+
+
+#: Bindings per file and scope, built on first use: rules ask "what does this name hold" for every call of a
+#: function, and re-walking the function each time made PF705 the costliest rule on large files.
+_BINDINGS: WeakKeyDictionary[FileContext, dict[ast.AST, _ScopeBindings]] = WeakKeyDictionary()
+
+
+def _scope_bindings(ctx: FileContext, scope: ast.AST) -> _ScopeBindings:
+    per_file = _BINDINGS.get(ctx)
+    if per_file is None:
+        per_file = _BINDINGS[ctx] = {}
+    bindings = per_file.get(scope)
+    if bindings is not None:
+        return bindings
+    bindings = _ScopeBindings()
+    values = bindings.values
+    nodes = own_nodes(scope) if scope is not ctx.tree else _module_level(ctx.tree)
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            # A name bound twice in one statement (``a = a = x``) holds the value once.
+            for target in {t.id for t in node.targets if isinstance(t, ast.Name)}:
+                values.setdefault(target, []).append(node.value)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if node.value is not None:
+                values.setdefault(node.target.id, []).append(node.value)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.NamedExpr, ast.AugAssign)):
+            bindings.opaque |= _bound_names(node)
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = scope.args
+        bindings.params = frozenset(a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
+    per_file[scope] = bindings
+    return bindings
+
+
 def _assigned_values(ctx: FileContext, name: str, at: ast.AST) -> list[ast.expr] | None:
     """Every value assigned to ``name`` in the scope ``at`` sees (its function, else the module).
 
@@ -81,24 +124,12 @@ def _assigned_values(ctx: FileContext, name: str, at: ast.AST) -> list[ast.expr]
     scopes: list[ast.AST] = [function] if function is not None else []
     scopes.append(ctx.tree)
     for scope in scopes:
-        values: list[ast.expr] = []
-        opaque = False
-        nodes = own_nodes(scope) if scope is not ctx.tree else iter(_module_level(ctx.tree))
-        for node in nodes:
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-                values.append(node.value)
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
-                if node.value is not None:
-                    values.append(node.value)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.NamedExpr, ast.AugAssign)):
-                bound = _bound_names(node)
-                opaque = opaque or name in bound
-        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            args = scope.args
-            if any(a.arg == name for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]):
-                return None
-        if values or opaque:
-            return None if opaque else values
+        bindings = _scope_bindings(ctx, scope)
+        if name in bindings.params or name in bindings.opaque:
+            return None
+        values = bindings.values.get(name)
+        if values:
+            return list(values)
     return []
 
 
