@@ -107,9 +107,8 @@ def service_behind_proxies(
         }
         with (
             running_server(uvicorn_command(app, port, factory=True), port, workdir / "server.log", env=env) as server,
-            # A new connection per request: after an unhandled error Starlette re-raises past its 500 handler and
-            # uvicorn closes that keep-alive connection without "Connection: close", so a request reusing it can
-            # race the close. That is a finding of its own (see results/faults.md); here it would only add noise.
+            # A new connection per request: each outage probe is timed on its own, with no keep-alive state from
+            # the previous one (keep-alive after errors is measured separately: keep_alive_requests_failed_after_500).
             httpx.Client(
                 base_url=server.base_url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
             ) as client,
