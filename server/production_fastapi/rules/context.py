@@ -45,6 +45,10 @@ def module_name_for(path: str) -> str | None:
     return ".".join(parts)
 
 
+#: One source line as the parser counts lines: form feeds and other Unicode breaks do not end a line.
+_PARSER_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+
+
 def _char_column(line: str, byte_offset: int) -> int:
     """``ast`` columns are UTF-8 byte offsets; users (and SARIF) count characters."""
     if line.isascii():
@@ -136,9 +140,29 @@ class FileContext:
     def line_text(self, lineno: int) -> str:
         return self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
 
+    @cached_property
+    def _parser_lines(self) -> list[str]:
+        """The lines as the parser splits them (``\r``, ``\n``, ``\r\n`` only), endings kept."""
+        return _PARSER_LINE.findall(self.source)
+
     def segment(self, node: ast.AST) -> str:
-        """The exact source text of a node (empty when the node has no position)."""
-        return ast.get_source_segment(self.source, node) or ""
+        """The exact source text of a node (empty when the node has no position).
+
+        Same result as ``ast.get_source_segment``, which re-splits the whole source character by character on
+        every call (seconds on a large file with a few dozen segments); the split lines are kept here instead.
+        """
+        lineno: int | None = getattr(node, "lineno", None)
+        col: int | None = getattr(node, "col_offset", None)
+        end_lineno: int | None = getattr(node, "end_lineno", None)
+        end_col: int | None = getattr(node, "end_col_offset", None)
+        if lineno is None or col is None or end_lineno is None or end_col is None:
+            return ""
+        lines = self._parser_lines
+        if end_lineno == lineno:
+            return lines[lineno - 1].encode()[col:end_col].decode()
+        first = lines[lineno - 1].encode()[col:].decode()
+        last = lines[end_lineno - 1].encode()[:end_col].decode()
+        return "".join([first, *lines[lineno:end_lineno - 1], last])
 
     def mentions(self, *words: str) -> bool:
         """A plain substring gate on the source: the cheapest way for a rule to return early."""
@@ -223,16 +247,35 @@ class FileContext:
         """Whether the file imports any of these top-level modules (``ctx.imports("httpx", "requests")``)."""
         return self.import_map.imports(*modules)
 
+    @cached_property
+    def _qualified(self) -> dict[ast.expr, str | None]:
+        return {}
+
     def qualified_name(self, node: ast.expr) -> str | None:
         """What a name or attribute chain refers to (``hx.get`` -> ``httpx.get``); None when unknown."""
-        return self.import_map.qualified_name(node)
+        # Memoized per node: many rules resolve the same callees, and the tree never changes under a context.
+        memo = self._qualified
+        try:
+            return memo[node]
+        except KeyError:
+            name = memo[node] = self.import_map.qualified_name(node)
+            return name
+
+    @cached_property
+    def _resolved_calls(self) -> list[tuple[ast.Call, str]]:
+        """Every call whose callee resolves to a qualified name, in source order: resolved once for all rules."""
+        resolved: list[tuple[ast.Call, str]] = []
+        for call in self.nodes(ast.Call):
+            name = self.qualified_name(call.func)
+            if name is not None:
+                resolved.append((call, name))
+        return resolved
 
     def calls(self, *qualified: str) -> Iterator[ast.Call]:
         """Every call whose callee resolves to one of these qualified names, in source order."""
         wanted = frozenset(qualified)
-        for call in self.nodes(ast.Call):
-            name = self.qualified_name(call.func)
-            if name is not None and name in wanted:
+        for call, name in self._resolved_calls:
+            if name in wanted:
                 yield call
 
     # --- reporting ---------------------------------------------------------------------------------------------
