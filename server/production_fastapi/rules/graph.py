@@ -154,6 +154,9 @@ class AppGraph:
     def __init__(self) -> None:
         self.nodes: list[Node] = []
         self._by_binding: dict[tuple[int, int, str], Node] = {}  # (id(file), id(scope) or 0, name) -> node
+        #: (id(file), name) for every key of ``_by_binding``: a name bound in no scope of its file cannot resolve
+        #: locally, so :meth:`_resolve` skips the walk up its scopes (the graph's hottest path: every argument).
+        self._bound_names: set[tuple[int, str]] = set()
         self._factories: dict[tuple[int, str], Node] = {}  # (id(file), function name) -> node it returns
         self._functions: dict[str, tuple[FileContext, FunctionDef]] = {}  # qualified name -> module-level def
         self._files_by_module: dict[str, FileContext] = {}
@@ -256,6 +259,7 @@ class AppGraph:
 
     def _bind(self, ctx: FileContext, scope: FunctionDef | None, name: str, node: Node) -> None:
         self._by_binding[(id(ctx), id(scope) if scope else 0, name)] = node
+        self._bound_names.add((id(ctx), name))
 
     def _collect_instances(self, ctx: FileContext) -> None:
         if not ctx.imports("fastapi", "starlette"):
@@ -365,7 +369,7 @@ class AppGraph:
     def _resolve(self, ctx: FileContext, expr: ast.expr, at: ast.AST, depth: int) -> Node | None:
         if depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, ast.Name):
+        if isinstance(expr, ast.Name) and (id(ctx), expr.id) in self._bound_names:
             scope: ast.AST | None = self._scope(ctx, at)
             while True:
                 key = (id(ctx), id(scope) if scope else 0, expr.id)
