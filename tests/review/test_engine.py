@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from production_fastapi.review import Config, review_paths, review_source
-from production_fastapi.review.engine import check_python, check_text
+from production_fastapi.review.engine import check_python, check_text, default_rules
 from production_fastapi.rules.base import Rule, RuleDocs, RuleError, Violation, file_rule
 from production_fastapi.rules.context import FileContext, TextContext, module_name_for
 from production_fastapi.rules.names import ImportMap
@@ -88,6 +88,77 @@ def test_import_gate_sees_top_level_modules_only_for_absolute_imports() -> None:
     assert ctx.imports("httpx")
     assert ctx.imports("fastapi")
     assert not ctx.imports("time")
+
+
+_NESTED_IMPORTS = """\
+import os.path as osp, json
+from fastapi.responses import JSONResponse
+from . import sibling
+from .pkg import thing
+if TYPE_CHECKING:
+    import redis
+for _ in range(1):
+    import httpx2
+else:
+    import yaml
+while False:
+    pass
+else:
+    import toml
+try:
+    import orjson
+except ImportError as exc:
+    import ujson
+else:
+    import msgpack
+finally:
+    import atexit
+with open("x") as handle:
+    import csv
+class Settings:
+    import pydantic_settings
+    def method(self) -> None:
+        import sqlalchemy
+async def handler() -> None:
+    async with lock:
+        import anyio
+    async for item in stream:
+        import asyncpg
+match command:
+    case "go":
+        import subprocess
+    case _:
+        value = lambda: __import__("not_an_import_statement")
+"""
+
+
+def test_statement_walk_finds_the_same_modules_as_the_full_import_map() -> None:
+    tree = ast.parse(_NESTED_IMPORTS)
+    ctx = FileContext("app/main.py", _NESTED_IMPORTS, tree, "app.main")
+    expected = {"os", "json", "fastapi", "redis", "httpx", "yaml", "toml", "orjson", "ujson", "msgpack", "atexit",
+                "csv", "pydantic_settings", "sqlalchemy", "anyio", "asyncpg", "subprocess"}
+    assert ctx.modules == expected
+    assert ImportMap(tree, "app").modules == expected
+    assert "_index" not in ctx.__dict__  # the gate itself never pays for the full index
+
+
+def test_a_file_no_rule_can_match_is_never_indexed() -> None:
+    source = "import os\nimport json\n\ndef total(values: list[int]) -> int:\n    return sum(values)\n"
+    outcome, ctx = check_python("lib/sums.py", source, default_rules())
+    assert outcome.findings == []
+    assert ctx is not None
+    assert "_index" not in ctx.__dict__
+
+
+def test_text_gates_see_names_spelled_in_compatibility_characters() -> None:
+    # Python folds identifiers to NFKC: fullwidth letters name the same function as ASCII ones.
+    fullwidth_sleep = "".join(chr(0xFF00 + ord(c) - 0x20) for c in "sleep")
+    source = f"import time\n\nasync def handler() -> None:\n    time.{fullwidth_sleep}(1)\n"
+    ctx = _ctx(source)
+    assert ctx.mentions("sleep")
+    assert ctx.may_call("time.sleep")
+    assert [f.code for f in review_source(source, "app/main.py", select=["PF702"])] == ["PF702"]
+    assert not _ctx("import time\n\nasync def handler() -> None:\n    time.monotonic()\n").may_call("time.sleep")
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,7 @@ def check_python(
         return outcome, None
     outcome.parsed = True
     ctx = FileContext(path, source, tree, module)
-    modules = ctx.import_map.modules
+    modules = ctx.modules
     outcome.modules = tuple(sorted(modules))
     suppressions = parse_suppressions(source)
     for rule in rules:
@@ -194,7 +194,7 @@ def check_project(
             continue
         gate = frozenset(rule.requires)
         if gate not in projects:
-            seen = [c for c in contexts if not gate or not c.import_map.modules.isdisjoint(gate)]
+            seen = [c for c in contexts if not gate or not c.modules.isdisjoint(gate)]
             projects[gate] = ProjectContext(seen, complete=complete) if seen else None
         project = projects[gate]
         if project is None:

@@ -8,6 +8,7 @@ configures them, or the reviewed path): project rules never link files of two un
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import shutil
 from collections.abc import Sequence
@@ -44,12 +45,20 @@ class _File:
     outcome: FileOutcome | None = None
 
 
-def _display(path: Path, cwd: Path) -> str:
+def _relative(path: Path, root: str) -> str | None:
+    """``path`` relative to the resolved directory ``root``, POSIX style; None when outside it.
+
+    String work on the memoized :func:`resolve_path`: ``Path.relative_to`` per file costs more than checking it.
+    """
+    resolved = resolve_path(path).as_posix()
+    prefix = root.rstrip("/") + "/"
+    return resolved[len(prefix) :] if resolved.startswith(prefix) else None
+
+
+def _display(path: Path, cwd: str) -> str:
     """Paths as the user would type them: relative to the working directory when inside it."""
-    try:
-        return resolve_path(path).relative_to(cwd).as_posix()
-    except ValueError:
-        return path.as_posix()
+    relative = _relative(path, cwd)
+    return relative if relative is not None else path.as_posix()
 
 
 class Runner:
@@ -78,9 +87,9 @@ class Runner:
         text_globs = tuple(dict.fromkeys(glob for rule in all_rules() for glob in rule.files))
         discovered, report.errors = discover(paths, self._configs, text_globs)
         files: list[_File] = []
-        cwd = Path.cwd().resolve()
+        cwd = Path.cwd().resolve().as_posix()
         for item in discovered:
-            config = self._configs(item.path, item.origin)
+            config = self._configs.for_file(item.path, item.origin)
             files.append(_File(item, _display(item.path, cwd), config, rules_for(config, item.path)))
         report.files_checked = len(files)
         caches = self._load_caches(files)
@@ -229,11 +238,8 @@ class Runner:
 
     @staticmethod
     def _module_of(file: _File) -> str | None:
-        try:
-            relative = resolve_path(file.item.path).relative_to(resolve_path(file.config.project_root)).as_posix()
-        except ValueError:
-            return None
-        return module_name_for(relative)
+        relative = _relative(file.item.path, _resolved_root(file.config.project_root))
+        return module_name_for(relative) if relative is not None else None
 
     def _fix(self, files: Sequence[_File], report: Report, *, write: bool) -> None:
         fixable_paths = {f.path for f in report.findings if f.fixable}
@@ -263,6 +269,11 @@ class Runner:
                 report.findings = [f for f in report.findings if f.path != file.display or f.code not in file_codes]
                 report.findings.extend(result.remaining)
                 report.fixed += result.fixed
+
+
+@functools.cache
+def _resolved_root(root: Path) -> str:
+    return root.resolve().as_posix()
 
 
 def _write_preserving(path: Path, original: bytes, source: str) -> None:

@@ -62,6 +62,8 @@ async def submit_job() -> dict[str, str]:
     ),
 )
 def blocking_sleep(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("async"):
+        return  # runs only inside `async def`
     for call in ctx.calls(*_BLOCKING_SLEEPS):
         if not ctx.in_async_function(call):
             continue
@@ -223,6 +225,8 @@ async def weather(city: str, request: Request) -> dict[str, object]:
     ),
 )
 def blocking_http(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("async"):
+        return  # runs only inside `async def`
     for call in ctx.calls(*BLOCKING_HTTP):
         if ctx.in_async_function(call):
             name = ctx.qualified_name(call.func) or "call"
@@ -307,7 +311,7 @@ async def config() -> dict[str, str]:
     ),
 )
 def blocking_file_io(ctx: FileContext) -> Iterator[Violation]:
-    if not ctx.mentions("open(", "read_", "write_"):
+    if not (ctx.mentions("async") and ctx.mentions("open", "read_", "write_")):
         return
     for call in ctx.nodes(ast.Call):
         if not ctx.in_async_function(call):
@@ -374,6 +378,8 @@ async def thumbnail(name: str) -> None:
     ),
 )
 def blocking_subprocess(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("async"):
+        return  # runs only inside `async def`
     for call in ctx.calls(*BLOCKING_PROCESS):
         if ctx.in_async_function(call):
             name = ctx.qualified_name(call.func)
@@ -467,6 +473,8 @@ async def counts(session: Annotated[AsyncSession, Depends(get_session)]) -> int:
     ),
 )
 def sync_db_driver(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("async"):
+        return  # runs only inside `async def`
     for call in ctx.nodes(ast.Call):
         if not ctx.in_async_function(call):
             continue
@@ -649,6 +657,8 @@ async def signup(email: str, tasks: BackgroundTasks) -> dict[str, str]:
     ),
 )
 def dangling_task(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("create_task", "ensure_future"):
+        return
     for statement in ctx.nodes(ast.Expr):
         call = statement.value
         if not isinstance(call, ast.Call):

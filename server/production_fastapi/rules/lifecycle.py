@@ -266,6 +266,8 @@ async def rate(currency: str, request: Request) -> float:
     ),
 )
 def client_per_request(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.may_call(*CLIENT_FACTORIES):
+        return
     for function in request_functions(ctx):
         for node in own_nodes(function):
             if isinstance(node, ast.Call) and ctx.qualified_name(node.func) in CLIENT_FACTORIES:
@@ -364,6 +366,8 @@ app = FastAPI(lifespan=lifespan)
     ),
 )
 def lifespan_leaks_resource(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("lifespan"):
+        return  # a lifespan is passed as `lifespan=` or named so
     for function in _lifespan_functions(ctx):
         nodes = list(own_nodes(function))
         yields = [n for n in nodes if isinstance(n, ast.Yield)]

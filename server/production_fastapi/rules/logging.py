@@ -199,8 +199,8 @@ def ship(order_id: int, carrier: str) -> None:
     ),
 )
 def log_message_formatting(ctx: FileContext) -> Iterator[Violation]:
-    if not ctx.mentions("log", "LOG"):
-        return
+    if not (ctx.mentions("log", "LOG") and ctx.mentions("{", "%", "format")):
+        return  # no logger, or no f-string field, `%` or `.format` to build a message with
     loggers, others = _loggers(ctx)
     for call in ctx.nodes(ast.Call):
         func = call.func

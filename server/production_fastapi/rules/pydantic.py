@@ -359,6 +359,8 @@ class UserOut(BaseModel):
     ),
 )
 def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("Config"):
+        return  # a `class Config` or a `ConfigDict(...)` call
     index = file_models(ctx)
     model_nodes = {id(m.node) for m in index.models.values()}
     for owner in ctx.nodes(ast.ClassDef):
@@ -468,6 +470,8 @@ class Signup(BaseModel):
     ),
 )
 def pydantic_v1_validator(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("validator"):
+        return
     for function in function_nodes(ctx):
         for decorator in function.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator

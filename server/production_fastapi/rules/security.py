@@ -145,6 +145,8 @@ async def find_user(email: str, session: SessionDep) -> list[str]:
     ),
 )
 def sql_built_from_strings(ctx: FileContext) -> Iterator[Violation]:
+    if not (ctx.may_call(*_TEXT_CALLS) or ctx.mentions(*_EXECUTE_METHODS)):
+        return
     if ctx.imports("alembic"):
         return  # migrations splice the schema's own identifiers, run by operators, never with request input
     text_calls = frozenset(_TEXT_CALLS)
@@ -257,6 +259,8 @@ class Settings(BaseSettings):
     ),
 )
 def secret_with_default(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("BaseSettings"):
+        return
     index = ModelIndex([ctx], roots=frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings"}))
     for model in index.models.values():
         for statement in model.node.body:
@@ -739,6 +743,8 @@ async def pay(amount: int) -> dict[str, str]:
     ),
 )
 def error_detail_leak(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("except"):
+        return  # an `except` clause or an `exception_handler`
     reported: set[int] = set()
 
     def sinks(scope: ast.AST, names: frozenset[str], in_route: bool) -> Iterator[Violation]:
