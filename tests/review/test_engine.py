@@ -433,6 +433,28 @@ def test_parallel_run_matches_in_process_run(tmp_path: Path) -> None:
     assert parallel.files_checked == serial.files_checked == 61
 
 
+def test_only_worker_processes_park_project_trees(tmp_path: Path) -> None:
+    from production_fastapi.review import pool
+
+    _write(tmp_path, "app/main.py", "from fastapi import FastAPI\n\napp = FastAPI()\n")
+    review_paths([tmp_path], config=Config(root=tmp_path), cache=False, jobs=1)
+    # In process (a library caller, the MCP server), a project's trees are freed with the job, never kept.
+    assert not pool._worker.parks
+    assert pool._worker.parked == []
+    # In a worker they are parked until the next job starts, which frees them.
+    state = pool._WorkerState(parks=True)
+    job = pool.Job((pool.Task("app/main.py", (tmp_path / "app/main.py").read_bytes(), "python", ("PF301",),
+                              1 << 20, "app.main"),), ("PF301",))
+    previous, pool._worker = pool._worker, state
+    try:
+        pool.run_job(job)
+        assert [ctx.path for ctx in state.parked] == ["app/main.py"]
+        pool.run_job(pool.Job(job.tasks))
+        assert state.parked == []
+    finally:
+        pool._worker = previous
+
+
 def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulates a native parser crash: the worker process exits hard while checking one file."""
     import os
