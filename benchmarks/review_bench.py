@@ -11,7 +11,14 @@ What it measures, each command run ``--runs`` times (median reported):
 - flake8-async and our cold run (no cache) over a subset (libcst-based flake8-async is slow on the whole corpus);
 - one ~1,500-line FastAPI file reviewed in process with ``review_source`` (median of many calls, after warm-up);
 - the engine's floor: the cold run with only PF702 selected (parsing, indexing, discovery), to split the cold time
-  between the engine and the rules.
+  between the engine and the rules;
+- the whole corpus reviewed as one single project (one path): the worst case for the project-wide rules, which
+  must see every FastAPI and Pydantic file of a project in one process.
+
+Both tools review a copy of the corpus in a temporary directory. The corpus is eight unrelated packages; reviewed
+where ``corpus.sh`` puts it (inside this repository) they would fall under this repository's own configuration
+(ruff's settings and ours) and our reviewer would treat all eight as one project of this repository. Outside it,
+each package reviewed is its own project, as it is in its own repository.
 
 Wall time and CPU time (user + system of the child processes) are both recorded: on a shared machine wall time
 swings with other load, CPU time much less. Ratios are computed for both. Every run of ours must finish with zero
@@ -74,7 +81,7 @@ def _ours(paths: Sequence[Path], cache_dir: Path | None, report: Path) -> list[s
 
 
 def _check_report(report: Path) -> dict[str, object]:
-    data = json.loads(report.read_text(encoding="utf-8"))
+    data: dict[str, object] = json.loads(report.read_text(encoding="utf-8"))
     if data["errors"]:
         raise SystemExit(f"production-fastapi reported run errors (a crash is a failure): {data['errors'][:5]}")
     return data
@@ -125,6 +132,18 @@ def _in_process(path: Path, repeats: int) -> tuple[float, int]:
     return statistics.median(times), source.count("\n")
 
 
+def _copy_corpus(corpus: Path, target: Path) -> Path:
+    """The corpus's Python files copied under ``target`` (seconds for 2M lines), keeping its folder layout."""
+    for source in corpus.rglob("*.py"):
+        relative = source.relative_to(corpus)
+        if relative.parts[0].startswith("."):
+            continue  # .wheels and other bookkeeping of corpus.sh
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+    return target
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b > 0 else "n/a"
 
@@ -150,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="pf-bench-"))
     try:
+        copy = _copy_corpus(corpus, work / "corpus")
+        packages = [copy / p.name for p in packages]
+        subset = [copy / name for name in args.subset]
         report = work / "report.json"
         cold: list[Timing] = []
         warm: list[Timing] = []
@@ -179,6 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             timing, _ = _timed([*command, "--select", "PF702"])
             floor.append(timing)
             _check_report(report)
+        merged: list[Timing] = []
+        for _ in range(args.runs):
+            timing, _ = _timed(_ours([copy], None, report))
+            merged.append(timing)
+            _check_report(report)
         findings = len(data["findings"])  # type: ignore[arg-type]
         subset_ours: list[Timing] = []
         flake8: list[Timing] = []
@@ -190,13 +217,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _check_report(report)
                 timing, _ = _timed([str(BIN / "flake8-async"), *subset_py])
                 flake8.append(timing)
-        large = corpus / args.large_file
+        large = copy / args.large_file
         single, single_lines = _in_process(large, repeats=15)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
 
-    c, w, r, fl = _median(cold), _median(warm), _median(ruff), _median(floor)
+    c, w, r, fl, m = _median(cold), _median(warm), _median(ruff), _median(floor), _median(merged)
     rows = [
         "| measurement | wall (s) | CPU (s) |",
         "|---|---:|---:|",
@@ -204,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| production-fastapi warm (cached) | {w.wall:.2f} | {w.cpu:.2f} |",
         f"| ruff `--select ASYNC,FAST,S608 --no-cache` | {r.wall:.2f} | {r.cpu:.2f} |",
         f"| production-fastapi cold, `--select PF702` only (engine floor) | {fl.wall:.2f} | {fl.cpu:.2f} |",
+        f"| production-fastapi cold, the corpus as one project (no cache) | {m.wall:.2f} | {m.cpu:.2f} |",
     ]
     ratios = [
         "| ratio | wall | CPU | target |",
@@ -211,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| cold / ruff | {_ratio(c.wall, r.wall)} | {_ratio(c.cpu, r.cpu)} | <= 15x |",
         f"| warm / ruff | {_ratio(w.wall, r.wall)} | {_ratio(w.cpu, r.cpu)} | <= 2x |",
         f"| engine floor / ruff | {_ratio(fl.wall, r.wall)} | {_ratio(fl.cpu, r.cpu)} | (part of cold) |",
+        f"| one project / ruff | {_ratio(m.wall, r.wall)} | {_ratio(m.cpu, r.cpu)} | (worst case, informative) |",
     ]
     if flake8:
         s, f = _median(subset_ours), _median(flake8)
@@ -237,6 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             "Wall time is what a user waits; CPU time is the work done (user + system, all processes), which other "
             "load on a shared machine disturbs much less.",
+            "",
+            "Both tools review a copy of the corpus outside this repository, so each package is its own project "
+            "(as in its own repository) and neither tool applies this repository's configuration to it. The "
+            "one-project row reviews the copy's root as a single path: all eight packages then form one project, "
+            "and the project-wide rules see every file that imports FastAPI or Pydantic (55% of the corpus bytes) "
+            "in one process, so one core does that share of the parsing while the other finishes early.",
             "",
         ]
     )

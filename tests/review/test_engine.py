@@ -535,8 +535,15 @@ def test_a_dominant_project_is_split_across_workers_with_the_same_results(
     assert sum(1 for f in serial.findings if f.code == "PF301") == 1
 
 
-def test_imported_modules_prescan() -> None:
-    from production_fastapi.review.pool import imported_modules
+def test_the_split_prescan_never_misses_an_import() -> None:
+    from production_fastapi.review.pool import may_import
 
-    text = b"import os, sys as system\nfrom fastapi import FastAPI\n  from . import x\nimport httpx2\n# import nope\n"
-    assert imported_modules(text) == {"os", "sys", "fastapi", "httpx2", "httpx"}
+    gate = frozenset({"fastapi", "httpx"})
+    # Every way a file can import a gated module, including the ones a line-start scan misses.
+    for text in ["import os; import fastapi\n", "if TYPE_CHECKING: from fastapi import FastAPI\n",
+                 "from \\\n    fastapi import FastAPI\n", "import httpx2\n", "import os, fastapi.responses\n"]:
+        assert may_import(text.encode(), gate), text
+    fullwidth = "".join(chr(0xFF00 + ord(c) - 0x20) for c in "fastapi")
+    assert may_import(f"import {fullwidth}\n".encode(), gate)
+    assert not may_import(b"import os\nimport myfastapi  # a different package\n", frozenset({"fastapi"}))
+    assert not may_import(b"import fastapi\n", frozenset())

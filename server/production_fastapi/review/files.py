@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from production_fastapi.review.config import DEFAULT_EXCLUDE, Config, find_config
+from production_fastapi.review.config import DEFAULT_EXCLUDE, Config, DirectoryMarks, find_config
 
 __all__ = ["ConfigLookup", "Discovered", "FileKind", "GitIgnore", "classify", "discover"]
 
@@ -172,6 +172,7 @@ class ConfigLookup:
         self._transform = transform
         self._by_dir: dict[Path, Config] = {}
         self._by_parent: dict[tuple[Path, Path | None], Config] = {}
+        self._marks: DirectoryMarks = {}
 
     def for_file(self, path: Path, origin: Path | None = None) -> Config:
         """:meth:`__call__` for a path known to be a file: remembered per (parent directory, origin) as spelled,
@@ -191,7 +192,7 @@ class ConfigLookup:
         config = self._by_dir.get(directory)
         if config is None:
             fallback = origin if origin is not None else directory
-            config = find_config(directory, fallback if fallback.is_dir() else fallback.parent)
+            config = find_config(directory, fallback if fallback.is_dir() else fallback.parent, marks=self._marks)
             if self._transform is not None:
                 config = self._transform(config)
             self._by_dir[directory] = config

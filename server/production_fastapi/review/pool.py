@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -156,33 +157,25 @@ def _run_job(job: Job) -> JobResult:
     return result
 
 
-_IMPORT_LINE = re.compile(rb"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.MULTILINE)
-_FIRST_NAME = re.compile(rb"[A-Za-z_]\w*")
+@cache
+def _gate_pattern(names: frozenset[str]) -> re.Pattern[bytes]:
+    # A word that starts with the name: `httpx` also finds `httpx2`, which the rules read as httpx.
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")")
 
 
-def imported_modules(data: bytes) -> frozenset[str]:
-    """Top-level modules a file imports, read from its text without parsing (a superset is fine: it only decides
-    whether a file is worth parsing as context for project rules)."""
-    found: set[str] = set()
-    for match in _IMPORT_LINE.finditer(data):
-        if match.group(1):
-            found.add(match.group(1).decode())
-            continue
-        for part in match.group(2).split(b","):
-            name = _FIRST_NAME.search(part)
-            if name:
-                found.add(name.group().decode())
-    if b"httpx2" in data:
-        found.add("httpx")
-    return frozenset(found)
+def may_import(data: bytes, modules: frozenset[str]) -> bool:
+    """Whether a file can import one of these top-level modules, read from its text without parsing.
 
-
-def _may_import(data: bytes, gates: Sequence[frozenset[str]]) -> bool:
-    # A module a file imports is spelled in it: a substring search rules most files out before the regex runs.
-    if not any(name.encode() in data for gate in gates for name in gate) and b"httpx2" not in data:
+    Never wrong in the unsafe direction: an import spells the module's name, so a file that never spells one
+    imports none (the text is searched in NFKC form when it is not ASCII, as the parser folds identifiers). A
+    file that merely mentions a name in a comment or string answers yes; that only costs a little balance.
+    """
+    if not modules:
         return False
-    modules = imported_modules(data)
-    return any(not gate.isdisjoint(modules) for gate in gates)
+    if not data.isascii():
+        text = unicodedata.normalize("NFKC", data.decode("utf-8", errors="replace"))
+        data = text.encode("utf-8", errors="replace")
+    return _gate_pattern(modules).search(data) is not None
 
 
 def split_project_job(job: Job, pieces: int) -> list[Job]:
@@ -195,7 +188,8 @@ def split_project_job(job: Job, pieces: int) -> list[Job]:
     gates = [frozenset(rule.requires) for rule in _rules(job.project_codes)]
     if any(not gate for gate in gates):
         return [job]  # a project rule sees every file: nothing can leave the owner
-    owned = [task for task in job.tasks if _may_import(task.data, gates)]
+    wanted = frozenset().union(*gates)
+    owned = [task for task in job.tasks if may_import(task.data, wanted)]
     owned_ids = {id(task) for task in owned}
     rest = [task for task in job.tasks if id(task) not in owned_ids and task.check]
     if not rest:

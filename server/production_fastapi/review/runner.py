@@ -150,7 +150,7 @@ class Runner:
             path=file.display,
             data=file.data or b"",
             kind=file.item.kind,
-            codes=tuple(rule.code for rule in file.rules),
+            codes=_codes(file.rules),
             max_file_size=file.config.max_file_size,
             module=self._module_of(file),
             check=check,
@@ -172,7 +172,7 @@ class Runner:
         findings: list[Finding] = []
         for members in by_root.values():
             python = [f for f in members if f.item.kind == "python"]
-            codes = sorted({r.code for f in python for r in f.rules if r.kind == "project"})
+            codes = sorted(frozenset().union(*{_project_codes(f.rules) for f in python}))
             if not codes or not python:
                 loose.extend(f for f in members if id(f) in pending_ids)
                 continue
@@ -269,6 +269,17 @@ class Runner:
                 report.findings = [f for f in report.findings if f.path != file.display or f.code not in file_codes]
                 report.findings.extend(result.remaining)
                 report.fixed += result.fixed
+
+
+# Files under one configuration share one tuple of rules: their codes are worked out once per tuple.
+@functools.cache
+def _codes(rules: tuple[Rule, ...]) -> tuple[str, ...]:
+    return tuple(rule.code for rule in rules)
+
+
+@functools.cache
+def _project_codes(rules: tuple[Rule, ...]) -> frozenset[str]:
+    return frozenset(rule.code for rule in rules if rule.kind == "project")
 
 
 @functools.cache

@@ -232,11 +232,26 @@ def liveness_checks_dependencies(ctx: FileContext) -> Iterator[Violation]:
                 yield ctx.violation(reported)
 
 
-def _dependency_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The handler's parameters, and names it binds from them (``async with engine.connect() as conn``,
-    ``redis = request.app.state.redis``)."""
+def _shared_names(ctx: FileContext) -> set[str]:
+    """Names the module binds at its top level, by import or assignment (``from app.db import engine``,
+    ``redis = Redis.from_url(...)``): clients shared by every request, as much the handler's dependencies as its
+    parameters are."""
+    names: set[str] = set()
+    for statement in ctx.tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).partition(".")[0] for a in statement.names if a.name != "*")
+        elif isinstance(statement, ast.Assign):
+            names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            names.add(statement.target.id)
+    return names
+
+
+def _dependency_names(function: ast.FunctionDef | ast.AsyncFunctionDef, shared: set[str]) -> set[str]:
+    """The handler's parameters and the module's shared clients, and names it binds from them
+    (``async with engine.connect() as conn``, ``redis = request.app.state.redis``)."""
     args = function.args
-    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]} | shared
     changed = True
     while changed:
         changed = False
@@ -321,15 +336,15 @@ def readiness_check_without_timeout(ctx: FileContext) -> Iterator[Violation]:
     for route in routes(ctx):
         if route.method == "websocket" or _last_segment(route.path) not in READINESS:
             continue
-        dependencies = _dependency_names(route.function)
+        dependencies = _dependency_names(route.function, _shared_names(ctx))
         for reported, call in _awaited_calls(ctx, route.function):
             if not isinstance(call.func, ast.Attribute) or _is_loop_helper(ctx, call):
                 continue
             if call.func.attr not in _IO_METHODS:
                 continue  # a project method (`db.is_connectable()`) may carry its own timeout
             receiver = dotted(call.func.value)
-            # Only a dependency the handler holds (a parameter, or what it opened from one) is known to be I/O;
-            # `checks.run()` on the project's own registry may well bound each check inside.
+            # Only a dependency the handler holds (a parameter, a client the module shares, or what it opened from
+            # one) is known to be I/O; `checks.run()` on the project's own registry may well bound each check inside.
             if receiver is None or receiver.partition(".")[0] not in dependencies:
                 continue
             if not _under_timeout(ctx, reported, route.function):
