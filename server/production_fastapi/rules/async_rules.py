@@ -475,6 +475,8 @@ async def counts(session: Annotated[AsyncSession, Depends(get_session)]) -> int:
 def sync_db_driver(ctx: FileContext) -> Iterator[Violation]:
     if not ctx.mentions("async"):
         return  # runs only inside `async def`
+    if not ctx.may_call(*SYNC_CONNECT, *_SYNC_SESSIONS):
+        return
     for call in ctx.nodes(ast.Call):
         if not ctx.in_async_function(call):
             continue

@@ -821,6 +821,8 @@ app = FastAPI(title="orders", debug=get_settings().debug)
     ),
 )
 def debug_in_app(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("debug", "reload"):
+        return  # both are keyword arguments, spelled at the call
     for call in ctx.nodes(ast.Call):
         qualified = ctx.qualified_name(call.func)
         if qualified in _APP_CLASSES and is_true(keyword(call, "debug")):
