@@ -345,8 +345,10 @@ def proxy_trusts_everyone(ctx: FileContext) -> Iterator[Violation]:
 # --- PF007 ----------------------------------------------------------------------------------------------------
 
 _COMMAND_WILDCARD = re.compile(
-    # `--forwarded-allow-ips=*`, `--forwarded-allow-ips "*"`, exec-form `"--forwarded-allow-ips", "*"`, env files.
-    r"""(--forwarded-allow-ips["']?(?:\s*[=,]\s*|\s+)["']?|FORWARDED_ALLOW_IPS["']?\s*[=:]\s*)["']?\*(?![\w.])"""
+    # `--forwarded-allow-ips=*`, `--forwarded-allow-ips "*"`, exec-form `"--forwarded-allow-ips", "*"`, env files,
+    # YAML, and a Dockerfile's `ENV FORWARDED_ALLOW_IPS "*"` (the old form with a space for the equals sign).
+    r"""(--forwarded-allow-ips["']?(?:\s*[=,]\s*|\s+)["']?|FORWARDED_ALLOW_IPS["']?\s*[=:]\s*"""
+    r"""|\bENV[ \t]+FORWARDED_ALLOW_IPS[ \t]+)["']?\*(?![\w.])"""
 )
 
 
