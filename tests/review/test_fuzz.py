@@ -43,6 +43,7 @@ def test_generated_programs_slice(source: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3 * 3600)  # 10,000 programs take longer than the suite's 300 s per test
 @settings(max_examples=10_000, **_SETTINGS)  # type: ignore[arg-type]
 @given(PROGRAMS)
 def test_ten_thousand_generated_programs(source: str) -> None:
