@@ -286,6 +286,7 @@ SLEEPY = "import time\n\n\nasync def f() -> None:\n    time.sleep(1){comment}\n"
         ("  # noqa", True),
         ("  # NOQA", True),
         ("  # noqa: PF702", True),
+        ("  # NoQA: pf702", True),
         ("  # noqa:PF702", True),
         ("  # noqa: E501, PF702", True),
         ("  # noqa: PF701", False),

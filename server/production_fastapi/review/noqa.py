@@ -52,7 +52,8 @@ def parse_suppressions(text: str) -> Suppressions:
     lines: dict[int, frozenset[str]] = {}
     file_codes: set[str] = set()
     file_all = False
-    if "noqa" not in text and "NOQA" not in text and "Noqa" not in text:
+    # The directive is case-insensitive (``# NoQA``): the common spellings first, then the lowered text.
+    if "noqa" not in text and "NOQA" not in text and "noqa" not in text.lower():
         return Suppressions({}, frozenset())
     for number, line in enumerate(text.splitlines(), start=1):
         if "#" not in line:
