@@ -536,6 +536,25 @@ def test_a_dominant_project_is_split_across_workers_with_the_same_results(
     assert sum(1 for f in serial.findings if f.code == "PF301") == 1
 
 
+@pytest.mark.parametrize(
+    ("source", "gated_in"),
+    [
+        ("user.dict()", True),
+        ("user . dict ()", True),
+        ("user.\\\n    dict()", True),
+        ("(user.  # the model\n    dict())", True),
+        ("Model.parse_obj(data)", True),
+        ("user.dictionary()", False),
+        ("dict(user)", False),
+        ("x = 1  # a comment.\n", False),
+    ],
+)
+def test_pf601_text_gate_follows_every_spelling_of_a_method_call(source: str, gated_in: bool) -> None:
+    from production_fastapi.rules.pydantic import _V1_METHOD_CALL
+
+    assert (_ctx(source).search(_V1_METHOD_CALL) is not None) is gated_in
+
+
 def test_the_split_prescan_never_misses_an_import() -> None:
     from production_fastapi.review.pool import may_import
 

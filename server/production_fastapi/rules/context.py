@@ -263,6 +263,20 @@ class FileContext:
         source = self._searchable
         return any(word in source for word in words)
 
+    def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        """A regex gate on the source (in NFKC form, like :meth:`mentions`), for shapes a substring cannot pin."""
+        return pattern.search(self._searchable)
+
+    @cached_property
+    def _lowered(self) -> str:
+        return self._searchable.lower()
+
+    def mentions_any_case(self, *words: str) -> bool:
+        """:meth:`mentions` ignoring case (``words`` in lower case): for text such as HTTP header names, which code
+        spells in any case."""
+        lowered = self._lowered
+        return any(word in lowered for word in words)
+
     def may_call(self, *qualified: str) -> bool:
         """Whether a call to one of these qualified names can be in the file at all.
 

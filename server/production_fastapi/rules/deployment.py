@@ -97,8 +97,8 @@ graceful_timeout = 20
     ),
 )
 def deprecated_uvicorn_worker(ctx: FileContext) -> Iterator[Violation]:
-    if not ctx.mentions("uvicorn.workers", "uvicorn import workers"):
-        return
+    if not (ctx.mentions("workers") and ctx.mentions("uvicorn")):
+        return  # `uvicorn.workers...` in a string, or an import of it however it is spaced
     docstrings = _docstring_nodes(ctx)
     for node in ctx.nodes(ast.Constant):
         if isinstance(node.value, str) and id(node) not in docstrings and _DEPRECATED_RE.search(node.value):

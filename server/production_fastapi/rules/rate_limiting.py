@@ -405,8 +405,9 @@ limiter = Limiter(key_func=get_remote_address)
     ),
 )
 def rate_limit_key_from_client_header(ctx: FileContext) -> Iterator[Violation]:
-    if not ctx.mentions("get_ipaddr", "orwarded", "ORWARDED", "eal-ip", "eal-IP", "EAL_IP", "lient-ip", "onnecting-ip"):
-        return
+    if not ctx.mentions_any_case("get_ipaddr", "forwarded", "real-ip", "real_ip", "client-ip", "client_ip",
+                                 "connecting-ip", "connecting_ip"):
+        return  # no `get_ipaddr` and no forwarding header named, in any case
     local = {f.name: f for f in function_nodes(ctx) if ctx.enclosing_function(f) is None}
     for call in ctx.nodes(ast.Call):
         candidates = [kw.value for kw in call.keywords if kw.arg in _KEY_ARGUMENTS]
