@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from production_fastapi.rules._helpers import dotted, string_value
@@ -152,6 +153,13 @@ def _is_logger(ctx: FileContext, receiver: ast.expr, loggers: set[str], others: 
     return last in _CONVENTIONAL and name not in others
 
 
+#: Where a log method can be called: a dot, then (across spaces and continuations) a log method's name, or a dot
+#: followed by a comment. Each branch starts at a dot and scans only whitespace: linear on any input.
+_LOG_METHOD_CALL = re.compile(
+    r"\.(?:[\s\\]*(?:" + "|".join(sorted({*_LOG_METHODS, "log"})) + r")\b|[ \t\\]*#)"
+)
+
+
 def _eager_format(node: ast.expr) -> bool:
     if isinstance(node, ast.JoinedStr):
         return any(isinstance(v, ast.FormattedValue) for v in node.values)
@@ -199,8 +207,8 @@ def ship(order_id: int, carrier: str) -> None:
     ),
 )
 def log_message_formatting(ctx: FileContext) -> Iterator[Violation]:
-    if not (ctx.mentions("log", "LOG") and ctx.mentions("{", "%", "format")):
-        return  # no logger, or no f-string field, `%` or `.format` to build a message with
+    if not (ctx.mentions("log", "LOG") and ctx.mentions("{", "%", "format") and ctx.search(_LOG_METHOD_CALL)):
+        return  # no logger, no f-string field, `%` or `.format` to build a message with, or no log method called
     loggers, others = _loggers(ctx)
     for call in ctx.nodes(ast.Call):
         func = call.func
