@@ -43,3 +43,10 @@ def import_template(name: str) -> ModuleType:
     """Import one template module, e.g. ``import_template("middleware")``."""
     templates_package()
     return importlib.import_module(f"{TEMPLATES_PACKAGE}.{name}")
+
+
+def installed_package_dir(name: str) -> Path:
+    """The folder of an installed package (``installed_package_dir("fastapi")``): real code to review."""
+    module = importlib.import_module(name)
+    assert module.__file__ is not None
+    return Path(module.__file__).parent

@@ -6,25 +6,19 @@ installed packages as the corpus, once each, and checks the results file it writ
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _installed(name: str) -> Path:
-    module = importlib.import_module(name)
-    assert module.__file__ is not None
-    return Path(module.__file__).parent
+from helpers import REPO, installed_package_dir
 
 
 def test_review_benchmark_runs_on_a_small_corpus(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     for name in ("fastapi", "starlette"):
-        shutil.copytree(_installed(name), corpus / f"{name}_pkg" / name, ignore=shutil.ignore_patterns("*.pyc"))
+        target = corpus / f"{name}_pkg" / name
+        shutil.copytree(installed_package_dir(name), target, ignore=shutil.ignore_patterns("*.pyc"))
     out = tmp_path / "review.md"
     done = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "review_bench.py"), "--corpus", str(corpus), "--runs", "1",

@@ -7,21 +7,15 @@ when the corpus is downloaded, its smallest package. ``-m slow`` reviews the who
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
+from helpers import installed_package_dir
 
 from production_fastapi.review import Config, review_paths
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus"
-
-
-def _package_dir(name: str) -> Path:
-    module = importlib.import_module(name)
-    assert module.__file__ is not None
-    return Path(module.__file__).parent
 
 
 def _assert_clean_run(paths: list[Path], root: Path) -> int:
@@ -34,7 +28,7 @@ def _assert_clean_run(paths: list[Path], root: Path) -> int:
 
 
 def test_installed_web_stack_reviews_without_errors() -> None:
-    packages = [_package_dir(name) for name in ("fastapi", "starlette", "uvicorn", "httpx")]
+    packages = [installed_package_dir(name) for name in ("fastapi", "starlette", "uvicorn", "httpx")]
     checked = _assert_clean_run(packages, packages[0].parent)
     assert checked > 150
 
@@ -58,5 +52,5 @@ def test_full_corpus() -> None:
 
 @pytest.mark.slow
 def test_all_of_site_packages() -> None:
-    site = _package_dir("fastapi").parent
+    site = installed_package_dir("fastapi").parent
     assert _assert_clean_run([site], site) > 1000

@@ -211,14 +211,15 @@ class Config:
 
 
 @functools.cache
-def _resolve_directory(directory: str) -> Path:
+def resolve_directory(directory: str) -> Path:
+    """``Path(directory).resolve()``, remembered for the process (a run asks for the same few directories)."""
     return Path(directory).resolve()
 
 
 def resolve_path(path: Path) -> Path:
     """``path.resolve()`` with the directory part memoized: a run resolves thousands of files in a few hundred
     directories, and resolving walks every component with a system call."""
-    return _resolve_directory(os.path.dirname(os.path.abspath(path))) / path.name
+    return resolve_directory(os.path.dirname(os.path.abspath(path))) / path.name
 
 
 @functools.cache

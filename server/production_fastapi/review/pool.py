@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +22,7 @@ from production_fastapi.review.source import Unreadable, decode_python, decode_t
 from production_fastapi.rules import all_rules
 from production_fastapi.rules.base import Rule
 from production_fastapi.rules.context import FileContext
+from production_fastapi.rules.names import fold_identifiers
 
 __all__ = ["PARALLEL_THRESHOLD", "Job", "JobResult", "Task", "check_task", "chunk_tasks", "run_job", "run_jobs"]
 
@@ -173,8 +173,7 @@ def may_import(data: bytes, modules: frozenset[str]) -> bool:
     if not modules:
         return False
     if not data.isascii():
-        text = unicodedata.normalize("NFKC", data.decode("utf-8", errors="replace"))
-        data = text.encode("utf-8", errors="replace")
+        data = fold_identifiers(data.decode("utf-8", errors="replace")).encode("utf-8", errors="replace")
     return _gate_pattern(modules).search(data) is not None
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from production_fastapi.review.api import rules_for
 from production_fastapi.review.cache import Cache, content_key
-from production_fastapi.review.config import Config, resolve_path
+from production_fastapi.review.config import Config, resolve_directory, resolve_path
 from production_fastapi.review.engine import FileOutcome
 from production_fastapi.review.files import ConfigLookup, Discovered, discover
 from production_fastapi.review.findings import Finding, Report
@@ -238,7 +238,7 @@ class Runner:
 
     @staticmethod
     def _module_of(file: _File) -> str | None:
-        relative = _relative(file.item.path, _resolved_root(file.config.project_root))
+        relative = _relative(file.item.path, resolve_directory(os.fspath(file.config.project_root)).as_posix())
         return module_name_for(relative) if relative is not None else None
 
     def _fix(self, files: Sequence[_File], report: Report, *, write: bool) -> None:
@@ -280,11 +280,6 @@ def _codes(rules: tuple[Rule, ...]) -> tuple[str, ...]:
 @functools.cache
 def _project_codes(rules: tuple[Rule, ...]) -> frozenset[str]:
     return frozenset(rule.code for rule in rules if rule.kind == "project")
-
-
-@functools.cache
-def _resolved_root(root: Path) -> str:
-    return root.resolve().as_posix()
 
 
 def _write_preserving(path: Path, original: bytes, source: str) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "is_true",
     "keyword",
     "literal_strings",
+    "method_call_gate",
     "model_index",
     "name_words",
     "own_nodes",
@@ -62,6 +63,18 @@ MODEL_BASES = frozenset(
 SETTINGS_BASES = frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings", "pydantic.v1.BaseSettings"})
 
 FunctionDef = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def method_call_gate(names: Iterable[str]) -> re.Pattern[str]:
+    """A text gate (for :meth:`FileContext.search`) on where a method of one of these names can be called.
+
+    It matches a dot, then (across spaces and backslash continuations) one of the names, or a dot followed by a
+    comment, after which the name may come. A file with neither calls none of them. Every branch starts at a dot
+    and scans only whitespace from it, so the search stays linear on any input (a comment-skipping pattern
+    backtracked exponentially on a line of `#`).
+    """
+    alternatives = "|".join(sorted(set(names), key=lambda name: (-len(name), name)))
+    return re.compile(rf"\.(?:[\s\\]*(?:{alternatives})\b|[ \t\\]*#)")
 
 
 def dotted(node: ast.AST) -> str | None:

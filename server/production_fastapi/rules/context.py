@@ -10,19 +10,18 @@ from __future__ import annotations
 import ast
 import fnmatch
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import cache, cached_property
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
 
 from production_fastapi.rules.base import Violation
-from production_fastapi.rules.names import ImportMap, normalize_module
+from production_fastapi.rules.names import ImportMap, fold_identifiers, imported_modules
 
 if TYPE_CHECKING:
     from production_fastapi.rules.graph import AppGraph
 
-__all__ = ["FileContext", "FunctionNode", "ProjectContext", "TextContext", "imported_modules", "module_name_for"]
+__all__ = ["FileContext", "FunctionNode", "ProjectContext", "TextContext", "module_name_for"]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 _N = TypeVar("_N", bound=ast.AST)
@@ -60,7 +59,6 @@ def _char_column(line: str, byte_offset: int) -> int:
 #: Fields holding only the shared singleton nodes CPython's parser reuses (``Load()``, ``Add()``...): never walked,
 #: so they neither pollute the parent map nor cost a visit.
 _SKIPPED_FIELDS = frozenset({"ctx", "op", "ops"})
-_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 #: Node types whose fields never hold a child node (names, literals, bare keywords). ``Name`` and ``Constant``
 #: alone are about half of all nodes: not looking inside them makes the index about 20% cheaper.
 _LEAF_NODE_TYPES = frozenset(
@@ -71,25 +69,6 @@ _LEAF_NODE_TYPES = frozenset(
 @cache
 def _last_parts(qualified: tuple[str, ...]) -> tuple[str, ...]:
     return tuple({name.rpartition(".")[2] for name in qualified})
-
-
-def _fields(kind: type[ast.AST]) -> tuple[str, ...]:
-    fields = _FIELDS.get(kind)
-    if fields is None:
-        fields = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
-        _FIELDS[kind] = fields
-    return fields
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    children: list[ast.AST] = []
-    for name in _fields(type(node)):
-        value = getattr(node, name, None)
-        if value.__class__ is list:
-            children.extend(item for item in value if isinstance(item, ast.AST))
-        elif isinstance(value, ast.AST):
-            children.append(value)
-    return children
 
 
 #: Fields that never hold a node (identifiers, flags, numbers): not even looked at by the index walk.
@@ -108,6 +87,21 @@ def _walked_fields(kind: type[ast.AST]) -> tuple[str, ...]:
         fields = tuple(f for f in reversed(kind._fields) if f not in _SKIPPED_FIELDS and f not in _SCALAR_FIELDS)
     _WALKED_FIELDS[kind] = fields
     return fields
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    kind = node.__class__
+    fields = _WALKED_FIELDS.get(kind)
+    if fields is None:
+        fields = _walked_fields(kind)
+    children: list[ast.AST] = []
+    for name in reversed(fields):
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            children.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            children.append(value)
+    return children
 
 
 def _build_index(tree: ast.AST) -> tuple[dict[ast.AST, ast.AST], dict[type[ast.AST], list[ast.AST]]]:
@@ -148,57 +142,6 @@ def _build_index(tree: ast.AST) -> tuple[dict[ast.AST, ast.AST], dict[type[ast.A
                 parents[value] = node
                 push(value)
     return parents, by_type
-
-
-#: Statements that hold other statements, and the fields that hold them: an import can sit only in these.
-_COMPOUND_BODIES: dict[type[ast.AST], tuple[str, ...]] = {
-    ast.FunctionDef: ("body",),
-    ast.AsyncFunctionDef: ("body",),
-    ast.ClassDef: ("body",),
-    ast.If: ("body", "orelse"),
-    ast.For: ("body", "orelse"),
-    ast.AsyncFor: ("body", "orelse"),
-    ast.While: ("body", "orelse"),
-    ast.With: ("body",),
-    ast.AsyncWith: ("body",),
-    ast.Try: ("body", "orelse", "finalbody"),
-    ast.TryStar: ("body", "orelse", "finalbody"),
-}
-
-
-def imported_modules(tree: ast.Module) -> frozenset[str]:
-    """The top-level modules a file imports absolutely, from a walk of its statements only.
-
-    Imports are statements, so the walk never enters an expression: about a tenth of the nodes a full walk visits.
-    This is what the engine gates rules on, so a file no rule can match never pays for :meth:`FileContext.nodes`'s
-    index. Same answer as ``ImportMap.modules``, which reads the full index (a test keeps the two equal).
-    """
-    modules: set[str] = set()
-    stack: list[ast.stmt] = list(tree.body)
-    pop = stack.pop
-    compound = _COMPOUND_BODIES
-    while stack:
-        node = pop()
-        kind = node.__class__
-        if kind is ast.Import:
-            for alias in node.names:  # type: ignore[attr-defined]
-                modules.add(normalize_module(alias.name).partition(".")[0])
-        elif kind is ast.ImportFrom:
-            if node.level == 0 and node.module:  # type: ignore[attr-defined]
-                modules.add(normalize_module(node.module).partition(".")[0])  # type: ignore[attr-defined]
-        elif kind is ast.Match:
-            for case in node.cases:  # type: ignore[attr-defined]
-                stack.extend(case.body)
-        else:
-            fields = compound.get(kind)
-            if fields is None:
-                continue
-            for name in fields:
-                stack.extend(getattr(node, name))
-            if kind is ast.Try or kind is ast.TryStar:
-                for handler in node.handlers:  # type: ignore[attr-defined]
-                    stack.extend(handler.body)
-    return frozenset(modules)
 
 
 class FileContext:
@@ -251,8 +194,7 @@ class FileContext:
     @cached_property
     def _searchable(self) -> str:
         """The source as the parser reads names: Python folds identifiers to NFKC (a fullwidth sleep *is* sleep)."""
-        source = self.source
-        return source if source.isascii() else unicodedata.normalize("NFKC", source)
+        return fold_identifiers(self.source)
 
     def mentions(self, *words: str) -> bool:
         """A plain substring gate on the source: the cheapest way for a rule to return early.
@@ -364,7 +306,7 @@ class FileContext:
         package = self.module
         if package is not None and not self.path.replace("\\", "/").endswith("__init__.py"):
             package = package.rpartition(".")[0]
-        return ImportMap.from_index(self._index[1], package)
+        return ImportMap.from_index(self._index[1], self.modules, package)
 
     def imports(self, *modules: str) -> bool:
         """Whether the file imports any of these top-level modules (``ctx.imports("httpx", "requests")``)."""

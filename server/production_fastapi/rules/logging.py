@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 
-from production_fastapi.rules._helpers import dotted, string_value
+from production_fastapi.rules._helpers import dotted, method_call_gate, string_value
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule
 from production_fastapi.rules.context import FileContext
 
@@ -153,11 +152,7 @@ def _is_logger(ctx: FileContext, receiver: ast.expr, loggers: set[str], others: 
     return last in _CONVENTIONAL and name not in others
 
 
-#: Where a log method can be called: a dot, then (across spaces and continuations) a log method's name, or a dot
-#: followed by a comment. Each branch starts at a dot and scans only whitespace: linear on any input.
-_LOG_METHOD_CALL = re.compile(
-    r"\.(?:[\s\\]*(?:" + "|".join(sorted({*_LOG_METHODS, "log"})) + r")\b|[ \t\\]*#)"
-)
+_LOG_METHOD_CALL = method_call_gate({*_LOG_METHODS, "log"})
 
 
 def _eager_format(node: ast.expr) -> bool:

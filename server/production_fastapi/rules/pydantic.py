@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 
 from production_fastapi.rules._helpers import (
@@ -15,6 +14,7 @@ from production_fastapi.rules._helpers import (
     function_nodes,
     is_true,
     keyword,
+    method_call_gate,
     model_index,
     routes,
 )
@@ -152,14 +152,8 @@ class _Receivers:
         return bool(verdicts) and all(verdicts)
 
 
-#: Where a v1 method can be called: a dot, then (across spaces and backslash continuations) a v1 method name, or a
-#: dot followed by a comment (the name may come after it). A file with neither has nothing for PF601 to look at.
-#: Every branch starts at a dot and scans only whitespace from it, so the search stays linear on any input.
-_V1_METHOD_CALL = re.compile(
-    r"\.(?:[\s\\]*(?:"
-    + "|".join(sorted({*V1_CLASS_METHODS, *V1_INSTANCE_METHODS}, key=len, reverse=True))
-    + r")\b|[ \t\\]*#)"
-)
+#: A file that calls no method of these names has nothing for PF601 to look at.
+_V1_METHOD_CALL = method_call_gate({*V1_CLASS_METHODS, *V1_INSTANCE_METHODS})
 
 
 @project_rule(
