@@ -1,6 +1,6 @@
 """Reviewer speed, side by side in one run: production-fastapi vs ruff (and flake8-async on a subset).
 
-Usage (from the repository root, after ``bash /work/shared/corpus.sh corpus full``)::
+Usage (from the repository root, after ``python3 scripts/corpus.py corpus full``)::
 
     .venv/bin/python benchmarks/review_bench.py --corpus corpus --out benchmarks/results/review.md
 
@@ -16,7 +16,7 @@ What it measures, each command run ``--runs`` times (median reported):
   must see every FastAPI and Pydantic file of a project in one process.
 
 Both tools review a copy of the corpus in a temporary directory. The corpus is eight unrelated packages; reviewed
-where ``corpus.sh`` puts it (inside this repository) they would fall under this repository's own configuration
+where ``scripts/corpus.py`` puts it (inside this repository) they would fall under this repository's own configuration
 (ruff's settings and ours) and our reviewer would treat all eight as one project of this repository. Outside it,
 each package reviewed is its own project, as it is in its own repository.
 
@@ -137,7 +137,7 @@ def _copy_corpus(corpus: Path, target: Path) -> Path:
     for source in corpus.rglob("*.py"):
         relative = source.relative_to(corpus)
         if relative.parts[0].startswith("."):
-            continue  # .wheels and other bookkeeping of corpus.sh
+            continue  # .wheels and other bookkeeping of scripts/corpus.py
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, destination)
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus: Path = args.corpus.resolve()
     packages = sorted(p for p in corpus.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not packages:
-        raise SystemExit(f"{corpus} has no packages: run /work/shared/corpus.sh {corpus} full first")
+        raise SystemExit(f"{corpus} has no packages: run python3 scripts/corpus.py {corpus} full first")
     subset = [corpus / name for name in args.subset]
     files, lines = _lines(packages)
     subset_files, subset_lines = _lines(subset)

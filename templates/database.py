@@ -9,19 +9,23 @@ strings. Depends on ``sqlalchemy[asyncio]`` (SQLAlchemy 2.1 no longer installs g
 driver: ``asyncpg`` for PostgreSQL, ``aiosqlite`` for the embedded default.
 
 ``DATABASE_UNAVAILABLE`` lists the errors that mean the database is unreachable; ``create_app`` answers them with
-503 and ``Retry-After``. A session whose close fails (the database went away after the response was sent) logs
-``session_close_failed`` instead of failing a request that already succeeded.
+503 and ``Retry-After``, except where ``is_database_outage`` says the error is a bug (SQLite's missing table).
+``check_tables`` is a readiness check that the tables a service queries exist: a service started before its
+migrations were applied reports "not ready" instead of answering every request with an error. A session whose
+close fails (the database went away after the response was sent) logs ``session_close_failed`` instead of failing
+a request that already succeeded.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -33,8 +37,8 @@ logger = structlog.stdlib.get_logger(__name__)
 # with Retry-After (error_handlers). OperationalError: connection lost or refused, database file locked;
 # InterfaceError: asyncpg's "connection is closed"; TimeoutError: no pooled connection free within pool_timeout.
 # IntegrityError, ProgrammingError and the like stay 500s (bugs) or are the handler's to turn into 409/422.
-# SQLite's driver also reports SQL mistakes (a missing table, a syntax error) as OperationalError: there they answer
-# 503 too, still logged with their traceback as ``dependency_unavailable``; PostgreSQL's drivers report them apart.
+# SQLite's driver also reports SQL mistakes (a missing table, a syntax error) as OperationalError; is_database_outage
+# tells them apart by SQLite's result code. PostgreSQL's drivers report them as ProgrammingError already.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
@@ -47,6 +51,21 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     ConnectionResetError,
     TimeoutError,
 )
+
+
+# SQLite's generic SQL error (no such table or column, a syntax error): a bug or a missing migration, not an outage.
+# Busy, locked, can't-open and I/O errors have codes of their own and stay outages.
+_SQLITE_ERROR = 1
+
+
+def is_database_outage(exc: Exception) -> bool:
+    """Whether an error of a ``DATABASE_UNAVAILABLE`` type means "unreachable right now" (503) or is a bug (500)."""
+    original = getattr(exc, "orig", None)
+    return not (isinstance(original, sqlite3.Error) and original.sqlite_errorcode == _SQLITE_ERROR)
+
+
+class TablesMissing(RuntimeError):
+    """The database answers but lacks tables the service queries: its migrations were not applied."""
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -78,6 +97,17 @@ async def ping(engine: AsyncEngine) -> None:
     """Readiness check: one round trip to the database."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def check_tables(engine: AsyncEngine, tables: Iterable[str]) -> None:
+    """Readiness check: every table in ``tables`` exists (one catalog query). Its message, in the readiness log
+    line, names what is missing and what to run."""
+    async with engine.connect() as connection:
+        present = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    missing = sorted(set(tables) - present)
+    if missing:
+        msg = f"missing tables {', '.join(missing)}: apply the migrations (alembic upgrade head)"
+        raise TablesMissing(msg)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -17,12 +17,15 @@ A dependency that is down is not a bug: the exception types passed as ``unavaila
 ``Retry-After`` (``create_app`` passes ``database.DATABASE_UNAVAILABLE``: SQLAlchemy's connection and pool errors,
 and the refused, reset and timed-out connections asyncpg raises unwrapped). Being handled, they also keep the
 client's keep-alive connection open, where an unhandled one costs the connection (behind a proxy with upstream
-keep-alive, an unrelated request's 502).
+keep-alive, an unrelated request's 502). ``is_outage=`` narrows those types where one exception class covers both
+an outage and a bug: SQLite reports a locked file and a missing table alike as ``OperationalError``, and a missing
+table is a bug (the migrations were not applied), answered 500 and logged as ``unhandled_error``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -178,6 +181,17 @@ async def dependency_unavailable_handler(request: Request, exc: Exception) -> Pr
     )
 
 
+async def _unavailable_if_outage(
+    is_outage: Callable[[Exception], bool], request: Request, exc: Exception
+) -> ProblemResponse:
+    if is_outage(exc):
+        return await dependency_unavailable_handler(request, exc)
+    # A bug that shares its exception type with an outage. Handled here, so nothing re-raises it: log its traceback
+    # (AccessLogMiddleware sees only the 500) and keep the connection, unlike an unhandled 500.
+    logger.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
+    return _from_request(request, status=500, detail="An unexpected error occurred.")
+
+
 async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemResponse:
     # Starlette calls this from ServerErrorMiddleware, outside every user middleware: nothing wraps this response,
     # so it sets X-Request-ID itself (problem_response does) from the ID the middleware left in scope["state"].
@@ -187,8 +201,17 @@ async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemRe
     return _from_request(request, status=500, detail="An unexpected error occurred.", headers={"Connection": "close"})
 
 
-def install_error_handlers(app: FastAPI, *, unavailable: Iterable[type[Exception]] = ()) -> None:
-    """Register the problem+json handlers on ``app``; ``unavailable`` adds exception types that mean 503."""
+def install_error_handlers(
+    app: FastAPI,
+    *,
+    unavailable: Iterable[type[Exception]] = (),
+    is_outage: Callable[[Exception], bool] | None = None,
+) -> None:
+    """Register the problem+json handlers on ``app``; ``unavailable`` adds exception types that mean 503, and
+    ``is_outage`` (when given) decides per exception of those types whether it is an outage (503) or a bug (500)."""
+    unavailable_handler = (
+        dependency_unavailable_handler if is_outage is None else partial(_unavailable_if_outage, is_outage)
+    )
     app.add_exception_handler(AppError, app_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
@@ -198,5 +221,5 @@ def install_error_handlers(app: FastAPI, *, unavailable: Iterable[type[Exception
         if not (isinstance(candidate, type) and issubclass(candidate, Exception)):
             msg = f"unavailable= takes exception classes, got {candidate!r}"
             raise TypeError(msg)
-        app.add_exception_handler(candidate, dependency_unavailable_handler)
+        app.add_exception_handler(candidate, unavailable_handler)
     app.add_exception_handler(Exception, unhandled_error_handler)

@@ -23,7 +23,7 @@ import structlog
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from .database import create_engine, create_session_factory, ping
+from .database import check_tables, create_engine, create_session_factory, ping
 from .health_checks import ReadinessChecks
 from .rate_limiting import create_rate_limiter
 from .settings import Settings, get_settings
@@ -78,6 +78,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.push_async_callback(engine.dispose)
         app.state.session_factory = create_session_factory(engine)
         checks.add("database", partial(ping, engine))
+        tables: frozenset[str] = getattr(app.state, "required_tables", frozenset())
+        if tables:
+            # Not ready until the migrations have created what the routes query (create_app(tables=...)).
+            checks.add("schema", partial(check_tables, engine, tables))
 
         redis = create_redis(settings)
         if redis is not None:

@@ -9,11 +9,11 @@ own: ``create_app(Settings(environment="test", ...), routers=[...])``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from fastapi import APIRouter, FastAPI
 
-from .database import DATABASE_UNAVAILABLE
+from .database import DATABASE_UNAVAILABLE, is_database_outage
 from .error_handlers import install_error_handlers
 from .health_checks import router as health_router
 from .lifespan import lifespan
@@ -22,7 +22,10 @@ from .middleware import install_middleware
 from .settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, *, routers: Iterable[APIRouter] = ()) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, routers: Iterable[APIRouter] = (), tables: Collection[str] = ()
+) -> FastAPI:
+    """``tables``: the tables the routers query; readiness stays 503 ("schema") until they all exist."""
     settings = settings if settings is not None else get_settings()
     # Before the app exists: uvicorn's loggers are re-routed through structlog before they print anything of ours.
     configure_logging(level=settings.log_level, json_logs=not settings.is_development)
@@ -36,8 +39,9 @@ def create_app(settings: Settings | None = None, *, routers: Iterable[APIRouter]
         openapi_url="/openapi.json" if settings.is_development else None,
     )
     app.state.settings = settings
+    app.state.required_tables = frozenset(tables)
     # A database that is down answers 503 with Retry-After, not a 500 that also costs the client its connection.
-    install_error_handlers(app, unavailable=DATABASE_UNAVAILABLE)
+    install_error_handlers(app, unavailable=DATABASE_UNAVAILABLE, is_outage=is_database_outage)
     install_middleware(app, settings)
     app.include_router(health_router)
     for router in routers:

@@ -15,7 +15,7 @@ import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["development", "test", "staging", "production"]
@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     )
 
     app_name: str = "service"
-    environment: Environment = "production"
+    # ENVIRONMENT when set; else FASTAPI_ENV, which `fastapi dev` sets to "development": so `fastapi dev` serves /docs
+    # and console logs, and `fastapi run`, uvicorn and gunicorn run as production, as each announces itself.
+    environment: Environment = Field(default="production", validation_alias=AliasChoices("environment", "fastapi_env"))
     log_level: LogLevel = "INFO"
 
     # SQLite keeps a fresh checkout runnable; production sets postgresql+asyncpg://...

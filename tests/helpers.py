@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -50,3 +51,26 @@ def installed_package_dir(name: str) -> Path:
     module = importlib.import_module(name)
     assert module.__file__ is not None
     return Path(module.__file__).parent
+
+
+def bundled_claude_cli() -> Path | None:
+    """The Claude Code CLI that the claude-agent-sdk wheel bundles (a dev dependency), found without importing the
+    SDK; None when the wheel or its binary is missing."""
+    spec = importlib.util.find_spec("claude_agent_sdk")
+    if spec is None or spec.origin is None:
+        return None
+    binary = Path(spec.origin).parent / "_bundled" / ("claude.exe" if sys.platform == "win32" else "claude")
+    return binary if binary.is_file() else None
+
+
+def claude_cli_version(binary: Path) -> str:
+    """Which CLI a test drove, for its failure messages: "Claude Code 2.1.337 (claude-agent-sdk 0.2.190)".
+
+    The dev extra pins claude-agent-sdk to the releases these tests were run with; when a test that drives the CLI
+    fails after the pin moved, this names the CLI that behaved differently.
+    """
+    from importlib.metadata import version
+
+    completed = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False)
+    cli = completed.stdout.strip().removesuffix("(Claude Code)").strip() or f"unknown ({completed.stderr.strip()})"
+    return f"Claude Code {cli} (claude-agent-sdk {version('claude-agent-sdk')})"

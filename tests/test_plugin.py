@@ -15,11 +15,11 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from helpers import bundled_claude_cli, claude_cli_version
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / ".claude-plugin" / "plugin.json"
@@ -28,7 +28,6 @@ MCP_CONFIG = REPO / ".mcp.json"
 COMMAND = REPO / "commands" / "production.md"
 LAUNCHER = REPO / ".claude-plugin" / "launch_mcp.py"
 PLUGIN = "production-fastapi"
-Claude = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def load_json(path: Path) -> dict[str, object]:
@@ -186,87 +185,126 @@ def test_launcher_falls_back_to_uvx_from_the_plugin_folder(tmp_path: Path) -> No
 # --- the real Claude Code CLI --------------------------------------------------------------------------------------
 
 
-def claude_binary() -> Path:
-    spec = importlib.util.find_spec("claude_agent_sdk")
-    if spec is None or spec.origin is None:
-        pytest.skip("claude-agent-sdk is not installed (pip install -e '.[dev]' brings the Claude Code CLI)")
-    binary = Path(spec.origin).parent / "_bundled" / ("claude.exe" if os.name == "nt" else "claude")
-    if not binary.is_file():
-        pytest.skip(f"this claude-agent-sdk wheel has no bundled CLI at {binary}")
-    return binary
+class ClaudeCLI:
+    """The bundled CLI run with a throwaway HOME from a throwaway folder; ``version`` names it in failure messages."""
+
+    def __init__(self, binary: Path, home: Path, work: Path) -> None:
+        self.binary = binary
+        self.work = work
+        self.version = claude_cli_version(binary)
+        self.env = {
+            **os.environ,
+            "HOME": str(home),
+            # python3 for the plugin's launcher: this interpreter's environment, which has production-fastapi.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "MCP_TIMEOUT": "60000",
+        }
+        for variable in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CONFIG_DIR"):
+            self.env.pop(variable, None)
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.binary), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=self.env,
+            cwd=self.work,
+            check=False,
+        )
+
+    def explain(self, result: subprocess.CompletedProcess[str]) -> str:
+        return f"{self.version}, `claude {' '.join(result.args[1:])}`:\n{result.stdout}{result.stderr}"
+
+
+def trust_folder(home: Path, folder: Path) -> None:
+    """Record ``folder`` as trusted the way the CLI does when its trust dialog is accepted.
+
+    From Claude Code 2.1.337 on, ``claude mcp list`` checks MCP servers only in a trusted folder and answers "Not
+    checked (folder not trusted)" elsewhere; the CLI keeps that answer per folder in ``$HOME/.claude.json`` under
+    ``projects.<absolute folder>.hasTrustDialogAccepted``. Older CLIs ignore the key.
+    """
+    config = {"projects": {str(folder.resolve()): {"hasTrustDialogAccepted": True}}}
+    (home / ".claude.json").write_text(json.dumps(config), encoding="utf-8")
 
 
 @pytest.fixture
-def claude(tmp_path: Path) -> Claude:
-    binary = claude_binary()
+def claude(tmp_path: Path) -> ClaudeCLI:
+    binary = bundled_claude_cli()
+    if binary is None:
+        pytest.skip("the Claude Code CLI bundled with claude-agent-sdk is missing (pip install -e '.[dev]' brings it)")
     home = tmp_path / "home"
     home.mkdir()
     work = tmp_path / "work"
     work.mkdir()
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        # python3 for the plugin's launcher: this interpreter's environment, which has production-fastapi.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_TELEMETRY": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "MCP_TIMEOUT": "60000",
-    }
-    for variable in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CONFIG_DIR"):
-        env.pop(variable, None)
+    trust_folder(home, work)
+    return ClaudeCLI(binary, home, work)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(binary), *args], capture_output=True, text=True, timeout=120, env=env, cwd=work, check=False
-        )
 
-    return run
+def test_the_cli_the_tests_drive_is_pinned() -> None:
+    """A new CLI release must never turn CI red on its own: the dev extra bounds claude-agent-sdk (which bundles the
+    CLI) above by a release these tests were run with, and the installed one lies in that range."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    dev = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    pins = [Requirement(line) for line in dev["dev"] if line.startswith("claude-agent-sdk")]
+    assert len(pins) == 1, dev["dev"]
+    upper = [spec for spec in pins[0].specifier if spec.operator in ("<=", "==", "<")]
+    assert upper, f"{pins[0]} has no upper bound"
+    for spec in upper:
+        if spec.operator == "<":  # "<X.Y.Z" must exclude just the next patch, not a whole minor series
+            assert spec.version.count(".") == 2, spec
+    assert version("claude-agent-sdk") in pins[0].specifier
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("profile", [[], ["--profile", "directory"]], ids=["strict", "strict-directory"])
-def test_claude_validates_the_plugin_without_warnings(claude: Claude, profile: list[str], tmp_path: Path) -> None:
+def test_claude_validates_the_plugin_without_warnings(claude: ClaudeCLI, profile: list[str], tmp_path: Path) -> None:
     root = plugin_copy(tmp_path / "plugin")
     for target in (root, root / ".claude-plugin" / "plugin.json"):
         result = claude("plugin", "validate", "--strict", *profile, str(target))
         output = result.stdout + result.stderr
-        assert result.returncode == 0, output
-        assert "Validation passed" in output
-        assert "⚠" not in output
-        assert "✘" not in output
-        assert f"skills: {PLUGIN}:{PLUGIN}" in output
-        assert f"commands: {PLUGIN}:production" in output
-        assert f"mcpServers: {PLUGIN} stdio python3" in output
+        why = claude.explain(result)
+        assert result.returncode == 0, why
+        assert "Validation passed" in output, why
+        assert "⚠" not in output, why
+        assert "✘" not in output, why
+        assert f"skills: {PLUGIN}:{PLUGIN}" in output, why
+        assert f"commands: {PLUGIN}:production" in output, why
+        assert f"mcpServers: {PLUGIN} stdio python3" in output, why
 
 
 @pytest.mark.timeout(300)
-def test_claude_installs_the_plugin_and_connects_to_both_servers(claude: Claude, tmp_path: Path) -> None:
+def test_claude_installs_the_plugin_and_connects_to_both_servers(claude: ClaudeCLI, tmp_path: Path) -> None:
     root = plugin_copy(tmp_path / "plugin")
-    run = claude
-    added = run("plugin", "marketplace", "add", str(root))
-    assert added.returncode == 0, added.stdout + added.stderr
-    installed = run("plugin", "install", f"{PLUGIN}@{PLUGIN}")
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    added = claude("plugin", "marketplace", "add", str(root))
+    assert added.returncode == 0, claude.explain(added)
+    installed = claude("plugin", "install", f"{PLUGIN}@{PLUGIN}")
+    assert installed.returncode == 0, claude.explain(installed)
 
-    details = run("plugin", "details", PLUGIN)
-    assert details.returncode == 0, details.stdout + details.stderr
+    details = claude("plugin", "details", PLUGIN)
+    assert details.returncode == 0, claude.explain(details)
     skills = re.search(r"Skills \(\d+\)\s+(.*)", details.stdout)
     servers = re.search(r"MCP servers \(\d+\)\s+(.*)", details.stdout)
-    assert skills, details.stdout
-    assert servers, details.stdout
+    assert skills, claude.explain(details)
+    assert servers, claude.explain(details)
     assert {"production", PLUGIN} <= {name.strip() for name in skills.group(1).split(",")}  # command and skill
     assert servers.group(1).split()[0] == PLUGIN
 
     script = Path(sys.executable).parent / PLUGIN
-    mcp_added = run("mcp", "add", "-s", "user", "pf-direct", "--", str(script), "mcp")
-    assert mcp_added.returncode == 0, mcp_added.stdout + mcp_added.stderr
-    listed = run("mcp", "list")
+    mcp_added = claude("mcp", "add", "-s", "user", "pf-direct", "--", str(script), "mcp")
+    assert mcp_added.returncode == 0, claude.explain(mcp_added)
+    listed = claude("mcp", "list")
     lines = listed.stdout.splitlines()
     direct = [line for line in lines if line.startswith("pf-direct:")]
     from_plugin = [line for line in lines if line.startswith(f"plugin:{PLUGIN}:{PLUGIN}:")]
-    assert direct, listed.stdout + listed.stderr
-    assert from_plugin, listed.stdout + listed.stderr
-    assert "Connected" in direct[0], listed.stdout
-    assert "Connected" in from_plugin[0], listed.stdout
+    assert direct, claude.explain(listed)
+    assert from_plugin, claude.explain(listed)
+    assert "Connected" in direct[0], claude.explain(listed)
+    assert "Connected" in from_plugin[0], claude.explain(listed)
     assert "launch_mcp.py" in from_plugin[0]  # the plugin's own launcher, from the installed copy

@@ -8,7 +8,6 @@ rule code, a library that changed a default, a wrong fact reintroduced) fail her
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import json
 import os
@@ -29,16 +28,14 @@ import pytest
 import structlog
 import yaml  # PyYAML: a dependency of libcst, so always installed with production-fastapi
 from fastapi import Depends, FastAPI, Request
-from helpers import free_port, import_template
+from helpers import bundled_claude_cli, claude_cli_version, free_port, import_template
 from pydantic import BaseModel, ConfigDict
 
 REPO = Path(__file__).resolve().parent.parent
 SKILL = REPO / "SKILL.md"
 REFERENCES = REPO / "references"
 TEMPLATES = REPO / "templates"
-_SDK = importlib.util.find_spec("claude_agent_sdk")
-# The Claude Code CLI that the claude-agent-sdk wheel bundles; found without importing the SDK.
-CLAUDE = Path(_SDK.origin).parent / "_bundled" / "claude" if _SDK and _SDK.origin else None
+CLAUDE = bundled_claude_cli()
 
 SPEC_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
 OUR_KEYS = {"name", "description", "license", "metadata"}
@@ -197,7 +194,7 @@ def test_body_stays_within_the_recommended_size() -> None:
 
 
 @pytest.mark.skipif(
-    CLAUDE is None or not CLAUDE.exists(), reason="the Claude Code CLI bundled with claude-agent-sdk is not installed"
+    CLAUDE is None, reason="the Claude Code CLI bundled with claude-agent-sdk is not installed"
 )
 def test_claude_code_validator_accepts_the_skill(tmp_path: Path) -> None:
     assert CLAUDE is not None
@@ -217,14 +214,15 @@ def test_claude_code_validator_accepts_the_skill(tmp_path: Path) -> None:
             check=False,
         )
 
+    cli = claude_cli_version(CLAUDE)
     result = validate(SKILL_TEXT, tmp_path / "ours")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Validation passed" in result.stdout
+    assert result.returncode == 0, f"{cli}: {result.stdout}{result.stderr}"
+    assert "Validation passed" in result.stdout, f"{cli}: {result.stdout}"
     # The same validator on a broken copy fails: the check above is a real one.
     broken = SKILL_TEXT.replace("description: ", "description: [unclosed\n  oops: ", 1)
     result = validate(broken, tmp_path / "broken")
-    assert result.returncode == 1
-    assert "frontmatter" in result.stdout
+    assert result.returncode == 1, f"{cli}: {result.stdout}{result.stderr}"
+    assert "frontmatter" in result.stdout, f"{cli}: {result.stdout}"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -9,13 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import bundled_claude_cli, claude_cli_version
 
 from production_fastapi.evals.paths import evals_root
 
-claude_agent_sdk = pytest.importorskip("claude_agent_sdk", reason="the evals extra (claude-agent-sdk) is not installed")
-
 REPO = evals_root().parent
-CLI = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+CLI = bundled_claude_cli()
 PLUGIN_FILES = (
     ".claude-plugin", "SKILL.md", "templates", "references", "commands", ".mcp.json", "LICENSE", "README.md",
 )
@@ -46,8 +45,9 @@ def _clean(temp: Path) -> None:
     shutil.rmtree(temp, ignore_errors=True)
 
 
-@pytest.mark.skipif(not CLI.is_file(), reason="the Claude Code CLI bundled in claude-agent-sdk is not installed")
+@pytest.mark.skipif(CLI is None, reason="the Claude Code CLI bundled in claude-agent-sdk is not installed")
 def test_every_case_loads_without_errors(tmp_path: Path) -> None:
+    assert CLI is not None
     plugin = _slim_plugin(tmp_path)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -77,7 +77,7 @@ def test_every_case_loads_without_errors(tmp_path: Path) -> None:
         case_errors = [
             line for line in output.splitlines() if re.match(r"\s*✗ /", line) or "grader threw: Invalid" in line
         ]
-        assert case_errors == [], output[-3000:]
+        assert case_errors == [], f"{claude_cli_version(CLI)}, case {case}:\n{output[-3000:]}"
         assert "Couldn't load" not in output, output[-3000:]
         assert re.search(rf"^{re.escape(case)}\s", output, re.MULTILINE), f"case {case} missing:\n{output[-2000:]}"
         assert "1 case(s)" in output

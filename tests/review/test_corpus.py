@@ -2,7 +2,7 @@
 
 CI reviews real installed libraries (FastAPI, Starlette, uvicorn, httpx from site-packages: always present) and,
 when the corpus is downloaded, its smallest package. ``-m slow`` reviews the whole corpus
-(``/work/shared/corpus.sh corpus full``, about 2.1M lines) and all of site-packages.
+(``python3 scripts/corpus.py corpus full``, about 2.1M lines) and all of site-packages.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def test_installed_web_stack_reviews_without_errors() -> None:
 def test_smallest_corpus_package() -> None:
     package = CORPUS / "fastapi_users"
     if not package.is_dir():
-        pytest.skip("corpus not downloaded: bash /work/shared/corpus.sh corpus small")
+        pytest.skip("corpus not downloaded: python3 scripts/corpus.py corpus ci")
     assert _assert_clean_run([package], package) > 10
 
 
@@ -46,7 +46,7 @@ def test_full_corpus() -> None:
         sorted(p for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith(".")) if CORPUS.is_dir() else []
     )
     if len(packages) < 8:
-        pytest.skip("full corpus not downloaded: bash /work/shared/corpus.sh corpus full")
+        pytest.skip("full corpus not downloaded: python3 scripts/corpus.py corpus full")
     assert _assert_clean_run(packages, CORPUS) > 6000
 
 

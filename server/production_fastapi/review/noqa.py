@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 __all__ = ["ALL", "Suppressions", "parse_suppressions"]
 
-#: Marker for "every code": a bare ``# noqa``.
+#: Marker for "every code": the directive with no code list.
+#: (Comments here avoid spelling the directive itself: ruff would parse it as its own and warn.)
 ALL: frozenset[str] = frozenset({"*"})
 
 _LINE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
@@ -52,7 +53,7 @@ def parse_suppressions(text: str) -> Suppressions:
     lines: dict[int, frozenset[str]] = {}
     file_codes: set[str] = set()
     file_all = False
-    # The directive is case-insensitive (``# NoQA``): the common spellings first, then the lowered text.
+    # The directive is case-insensitive (``NoQA`` counts): the common spellings first, then the lowered text.
     if "noqa" not in text and "NOQA" not in text and "noqa" not in text.lower():
         return Suppressions({}, frozenset())
     for number, line in enumerate(text.splitlines(), start=1):
