@@ -148,3 +148,56 @@ async def test_losing_the_database_during_session_teardown_does_not_fail_the_req
     access = [r for r in records if r["event"] == "request"]
     assert [r["status"] for r in access] == [200, 200]
     assert all(r["level"] == "info" for r in access)
+
+
+items_router = APIRouter()
+
+
+@items_router.get("/items")
+async def list_items(session: database.SessionDep) -> list[int]:  # type: ignore[name-defined]
+    return list((await session.execute(text("SELECT id FROM items"))).scalars())
+
+
+@pytest.mark.anyio
+async def test_before_the_migrations_readiness_names_the_schema_and_a_missing_table_is_a_bug(tmp_path: Any) -> None:
+    """Started before its migrations: not ready (check "schema", the log says what to run), and a query of the
+    missing table is a 500 to fix, not a 503 telling clients to retry an outage."""
+    settings = make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    app = tpl("main").create_app(settings, routers=[items_router], tables={"items"})
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        ready = await http.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"database": "ok", "schema": "failed"}
+        listed = await http.get("/items")
+        assert listed.status_code == 500, listed.text
+        assert "retry-after" not in listed.headers
+        # What the readiness log line says (checked on the check itself: loggers cache their first stream).
+        engine = app.state.session_factory.kw["bind"]
+        with pytest.raises(database.TablesMissing, match=r"missing tables items: apply the migrations \(alembic"):  # type: ignore[name-defined]
+            await database.check_tables(engine, {"items"})  # type: ignore[name-defined]
+
+        async with app.state.session_factory() as session:
+            await session.execute(text("CREATE TABLE items (id INTEGER PRIMARY KEY)"))
+            await session.commit()
+        ready = await http.get("/health/ready")
+        assert (ready.status_code, ready.json()["checks"]["schema"]) == (200, "ok")
+        assert (await http.get("/items")).json() == []
+
+
+def test_a_locked_or_unopenable_sqlite_database_is_still_an_outage(tmp_path: Any) -> None:
+    """Only SQLite's generic SQL error is a bug: busy, locked and can't-open keep answering 503."""
+    import sqlite3
+
+    from sqlalchemy import exc as sa_exc
+
+    is_outage = database.is_database_outage  # type: ignore[name-defined]
+    missing = sqlite3.connect(":memory:")
+    with pytest.raises(sqlite3.OperationalError) as no_table:
+        missing.execute("SELECT * FROM items")
+    assert not is_outage(sa_exc.OperationalError("SELECT", {}, no_table.value))
+    with pytest.raises(sqlite3.OperationalError) as cannot_open:
+        sqlite3.connect(f"file:{tmp_path / 'absent' / 'x.db'}?mode=ro", uri=True)
+    assert is_outage(sa_exc.OperationalError("connect", {}, cannot_open.value))
+    assert is_outage(sa_exc.OperationalError("connect", {}, ConnectionRefusedError()))
+    assert is_outage(TimeoutError())

@@ -21,6 +21,7 @@ OUR_VARIABLES = (
     "TRUSTED_PROXIES",
     "MAX_BODY_SIZE",
     "RATE_LIMIT_FAIL_OPEN",
+    "FASTAPI_ENV",
 )
 
 
@@ -109,3 +110,12 @@ def test_settings_are_immutable_and_cached(clean_env: pytest.MonkeyPatch) -> Non
             first.app_name = "changed"
     finally:
         settings_module.get_settings.cache_clear()
+
+
+def test_fastapi_dev_means_development_unless_environment_says_otherwise(clean_env: pytest.MonkeyPatch) -> None:
+    # `fastapi dev` sets FASTAPI_ENV=development; `fastapi run` sets nothing: each then serves what it announces.
+    clean_env.setenv("FASTAPI_ENV", "development")
+    assert Settings().environment == "development"
+    clean_env.setenv("ENVIRONMENT", "staging")
+    assert Settings().environment == "staging"
+    assert Settings(environment="test").environment == "test"

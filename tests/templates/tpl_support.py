@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,13 @@ def isolated_logging() -> Iterator[None]:
         logger.setLevel(level)
         logger.propagate = propagate
     structlog.configure(**saved_structlog)
+    # The templates' module loggers cache the logger of the configuration they first logged under
+    # (cache_logger_on_first_use, right for a service that configures logging once): forget that cache, so the
+    # next test's configure_logging(stream=...) reaches them. The cache is the bound method the proxy set on itself.
+    for module in list(sys.modules.values()):
+        proxy = getattr(module, "logger", None) if getattr(module, "__name__", "").startswith("pf_templates") else None
+        if isinstance(proxy, structlog._config.BoundLoggerLazyProxy):
+            vars(proxy).pop("bind", None)
 
 
 def tpl(name: str) -> ModuleType:
