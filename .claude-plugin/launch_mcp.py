@@ -5,7 +5,7 @@ in this order, and replaces itself with it (stdio passes straight through):
 
 1. the plugin folder's own ``.venv`` (a development checkout after ``bash scripts/test``);
 2. this interpreter, when it has production-fastapi installed at the plugin's version (``pip install
-   production-fastapi``): the fastest start, no network;
+   <plugin folder>``, or ``pip install production-fastapi`` once it is released): the fastest start, no network;
 3. ``uvx --from <plugin folder> production-fastapi mcp``: builds exactly this plugin's source (needs uv and the
    package index on the first run, cached afterwards);
 4. this interpreter with another installed version of production-fastapi, saying so on stderr;
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 from importlib import metadata
@@ -57,7 +58,7 @@ def command(argv: list[str], *, path: str | None = None) -> list[str] | None:
     if installed is not None:
         print(
             f"production-fastapi: running the installed {installed} (the plugin is {plugin_version()}); "
-            f"`pip install -U {PACKAGE}` to match",
+            f"`{Path(sys.executable).name} -m pip install -U {shlex.quote(str(PLUGIN_ROOT))}` to match",
             file=sys.stderr,
         )
         return in_process
@@ -70,7 +71,8 @@ def main() -> NoReturn:
     if cmd is None:
         print(
             f"production-fastapi: cannot start the MCP server: install uv (https://docs.astral.sh/uv/) or run "
-            f"`{Path(sys.executable).name} -m pip install {PACKAGE}`, then restart Claude Code",
+            f"`{Path(sys.executable).name} -m pip install {shlex.quote(str(PLUGIN_ROOT))}` (this plugin's own source), "
+            "then restart Claude Code",
             file=sys.stderr,
         )
         sys.exit(1)

@@ -164,7 +164,8 @@ def test_launcher_without_package_or_uv_says_what_to_install(tmp_path: Path) -> 
     assert result.returncode == 1
     assert result.stdout == ""
     assert "cannot start the MCP server: install uv" in result.stderr
-    assert "pip install production-fastapi" in result.stderr
+    # Followed literally, the advice works before any PyPI release: it installs the plugin's own source.
+    assert f"-m pip install {root}" in result.stderr
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX executables")

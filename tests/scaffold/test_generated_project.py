@@ -217,7 +217,7 @@ def _check_serving_and_clean_exit(
         assert live.headers["x-request-id"]
         ready = server.get("/health/ready")
         assert ready.status_code == 200, ready.text
-        expected = {"database": "ok"} | ({"redis": "ok"} if "REDIS_URL" in env else {})
+        expected = {"database": "ok", "schema": "ok"} | ({"redis": "ok"} if "REDIS_URL" in env else {})
         assert ready.json()["checks"] == expected
         created = httpx.post(f"{server.base_url}/items", json={"name": "lamp", "price_cents": 4999}, timeout=5)
         assert created.status_code == 201, created.text
