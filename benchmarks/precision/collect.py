@@ -28,6 +28,7 @@ __all__ = [
     "default_reviewer",
     "enclosing_headers",
     "excerpt",
+    "fix_diff",
     "fix_offered",
     "snippet_hash",
 ]
@@ -102,6 +103,26 @@ def enclosing_headers(tree: ast.Module | None, lines: list[str], line: int) -> l
         block = [f"{n}| {lines[n - 1]}" for n in range(start, min(header_end, len(lines)) + 1)]
         headers.append("\n".join(block))
     return headers
+
+
+def fix_diff(reviewer: list[str], folder: Path, record: dict[str, Any]) -> str:
+    """The unified diff the reviewer's fixes for this rule make to this file (empty when it offers none).
+
+    All of the rule's fixes in the file are shown, not only the hunk at the finding: a fix often adds an import at
+    the top, and a judge deciding whether the fix is safe has to see that too. Run in the package folder so the
+    reviewer reads the project's own configuration and declared dependencies, as in the review.
+    """
+    if record["fix_offered"] not in ("safe", "unsafe"):
+        return ""
+    base = [*reviewer, "review", "--diff", "--no-cache", "--exit-zero", "--jobs", "1", "--select", record["code"]]
+    attempts = [[*base, "--unsafe-fixes", record["path"]], [*base, record["path"]]]
+    if record["fix_offered"] == "safe":
+        attempts.reverse()
+    for cmd in attempts:
+        done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, check=False)
+        if done.stdout.startswith("---"):
+            return done.stdout
+    return ""
 
 
 def fix_offered(item: dict[str, Any]) -> str:
@@ -187,6 +208,7 @@ def _records(name: str, version: str, kind: str, folder: Path, data: dict[str, A
                 "fix_title": item.get("fix_title"),
                 "fix_offered": fix_offered(item),
                 "abs_path": str((folder / rel).resolve()),
+                "_folder": folder,
                 "_lines": lines,
                 "_tree": tree,
             }

@@ -31,6 +31,7 @@ from benchmarks.precision.collect import (
     collect,
     enclosing_headers,
     excerpt,
+    fix_diff,
     parse_reviewer,
     public,
 )
@@ -106,9 +107,10 @@ def _reviewer_identity(reviewer: list[str]) -> dict[str, Any]:
     return {"command": shlex.join(reviewer), "version": version, "commit": commit}
 
 
-def _sample_line(record: dict[str, Any]) -> dict[str, Any]:
+def _sample_line(record: dict[str, Any], reviewer: list[str]) -> dict[str, Any]:
     lines: list[str] = record["_lines"]
     out = public(record)
+    out["fix_diff"] = fix_diff(reviewer, record["_folder"], record)
     out["excerpt"] = excerpt(lines, record["line"], record["end_line"])
     out["enclosing"] = enclosing_headers(record["_tree"], lines, record["line"])
     return out
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with (out / f"{args.label}.jsonl").open("w", encoding="utf-8") as fh:
         for record in sample:
-            fh.write(json.dumps(_sample_line(record), ensure_ascii=False) + "\n")
+            fh.write(json.dumps(_sample_line(record, reviewer), ensure_ascii=False) + "\n")
     with (out / f"{args.label}.all.jsonl").open("w", encoding="utf-8") as fh:
         for record in records:
             slim = {k: record[k] for k in ALL_FIELDS}
