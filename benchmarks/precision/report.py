@@ -264,7 +264,8 @@ def render_markdown(label: str, meta: dict[str, Any] | None, fig: dict[str, Any]
             "| package | version | kind | files | Python lines | findings |",
             "|---|---|---|---|---|---|",
             *(
-                f"| {p['name']} | {p['version']} | {p['kind']} | {p['files_checked']} | {p['lines']} | {p['findings']} |"
+                f"| {p['name']} | {p['version']} | {p['kind']} | {p['files_checked']} | {p['lines']} "
+                f"| {p['findings']} |"
                 for p in packages
             ),
             "",
