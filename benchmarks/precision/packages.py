@@ -68,7 +68,12 @@ def load_manifest(root: Path) -> list[dict[str, object]]:
         raise FileNotFoundError(
             f"no fetched packages in {root}: run `.venv/bin/python -m benchmarks.precision.fetch --dir {root}` first"
         )
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a list of packages")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}): rerun the fetch") from None
+    if not isinstance(data, list) or not all(
+        isinstance(e, dict) and {"name", "version", "folder"} <= e.keys() for e in data
+    ):
+        raise ValueError(f"{path}: expected a list of packages with name, version and folder: rerun the fetch")
     return data

@@ -46,7 +46,10 @@ ALL_FIELDS = ("key", "package", "version", "path", "line", "hash", "code", "fix_
 
 
 def allocate(counts: dict[str, int], size: int) -> dict[str, int]:
-    """How many findings to draw per code: min(count, 3) each, the remainder proportional to what is left."""
+    """How many findings to draw per code: min(count, 3) each, the remainder proportional to what is left.
+
+    The per-code minimum wins over `size`: with many rare rules the sample is larger than asked, never thinner.
+    """
     take = {code: min(n, MIN_PER_CODE) for code, n in counts.items()}
     budget = min(size, sum(counts.values())) - sum(take.values())
     left = {code: counts[code] - take[code] for code in counts}
