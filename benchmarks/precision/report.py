@@ -248,6 +248,11 @@ def _ci(bounds: list[float]) -> str:
     return f"[{bounds[0]:.0%}, {bounds[1]:.0%}]"
 
 
+def _code_commit(reviewer: dict[str, Any]) -> str:
+    commit = str(reviewer.get("code_commit") or reviewer.get("commit") or "?")[:12]
+    return commit + (" + uncommitted edits" if reviewer.get("uncommitted_code") else "")
+
+
 def render_markdown(label: str, meta: dict[str, Any] | None, fig: dict[str, Any], rep: dict[str, Any] | None) -> str:
     out = [f"# Reviewer precision: sample `{label}`", ""]
     if meta:
@@ -257,7 +262,7 @@ def render_markdown(label: str, meta: dict[str, Any] | None, fig: dict[str, Any]
         lines = sum(p.get("lines", 0) for p in packages)
         findings = sum(p.get("findings", 0) for p in packages)
         out += [
-            f"Reviewer `{reviewer.get('version', '?')}` at commit `{reviewer.get('commit', '?') or '?'}`; seed "
+            f"Reviewer `{reviewer.get('version', '?')}`, code at commit `{_code_commit(reviewer)}`; seed "
             f"{meta.get('seed')}; {len(packages)} packages, {files} files checked, {lines} Python lines, "
             f"{findings} findings, {fig['sampled']} sampled (stratified by rule).",
             "",

@@ -87,27 +87,26 @@ def draw(records: list[dict[str, Any]], size: int, seed: int) -> list[dict[str, 
     return sample
 
 
+def _git(checkout: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(checkout), *args], capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
 def _reviewer_identity(reviewer: list[str]) -> dict[str, Any]:
-    """Which reviewer produced the findings: its command, version and (when it runs from a git checkout) commit."""
+    """Which reviewer produced the findings: its command, its version and, when it runs from a git checkout (an
+    editable install), the checkout's HEAD, the last commit that changed the reviewer's code (server/), and whether
+    that code has uncommitted edits."""
     version = subprocess.run([*reviewer, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    exe = Path(reviewer[0]).resolve()
-    commit = ""
-    for parent in exe.parents:
+    identity: dict[str, Any] = {"command": shlex.join(reviewer), "version": version}
+    for parent in Path(reviewer[0]).resolve().parents:
         if (parent / ".git").exists():
-            got = subprocess.run(
-                ["git", "-C", str(parent), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-            )
-            commit = got.stdout.strip()
-            status = subprocess.run(
-                ["git", "-C", str(parent), "status", "--porcelain", "--", "server"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if status.stdout.strip():
-                commit += "+uncommitted"
+            identity["checkout"] = str(parent)
+            identity["head"] = _git(parent, "rev-parse", "HEAD")
+            identity["code_commit"] = _git(parent, "log", "-1", "--format=%H", "--", "server")
+            identity["uncommitted_code"] = bool(_git(parent, "status", "--porcelain", "--", "server"))
             break
-    return {"command": shlex.join(reviewer), "version": version, "commit": commit}
+    return identity
 
 
 def _sample_line(record: dict[str, Any], reviewer: list[str]) -> dict[str, Any]:
