@@ -128,13 +128,17 @@ def fix_diff(reviewer: list[str], folder: Path, record: dict[str, Any]) -> str:
 def fix_offered(item: dict[str, Any]) -> str:
     """What the reviewer offers: `safe`/`unsafe` for an automatic fix, `suggestion` for a titled manual change, `none`.
 
-    A reviewer that declares applicability (`fix_applicability`, `applicability` or `fix_safety`) is taken at its
-    word; before that existed, `fixable` meant `--fix` applies it, which the CLI documents as "the safe fixes".
+    A reviewer that declares applicability (`fix_applicability`, `applicability` or `fix_safety`, on the finding or
+    in a nested `fix` object) is taken at its word; before that existed, `fixable` meant `--fix` applies it, which
+    the CLI documents as "the safe fixes".
     """
-    for field in ("fix_applicability", "applicability", "fix_safety"):
-        value = item.get(field)
-        if isinstance(value, str) and value:
-            return value.lower()
+    nested = item.get("fix")
+    places = [item, nested] if isinstance(nested, dict) else [item]
+    for place in places:
+        for field in ("fix_applicability", "applicability", "fix_safety"):
+            value = place.get(field)
+            if isinstance(value, str) and value:
+                return value.lower()
     if item.get("fixable"):
         return "safe"
     if item.get("fix_title"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
-from benchmarks.precision.collect import collect, default_reviewer, fix_diff
+from benchmarks.precision.collect import collect, default_reviewer, fix_diff, fix_offered
 from benchmarks.precision.fetch import _unpack_sdist, _unpack_wheel
 from benchmarks.precision.sample import draw
 
@@ -100,6 +100,20 @@ def test_sdist_unpacks_without_its_top_folder_and_refuses_escapes(tmp_path: Path
         _unpack_sdist(hostile, tmp_path / "evil")
 
 
+@pytest.mark.parametrize(
+    ("item", "offered"),
+    [
+        ({"fixable": True, "fix_title": "Rename"}, "safe"),
+        ({"fixable": False, "fix_title": "Merge the handlers"}, "suggestion"),
+        ({"fixable": False, "fix_title": None}, "none"),
+        ({"fixable": True, "fix_applicability": "Unsafe"}, "unsafe"),
+        ({"fixable": True, "fix": {"applicability": "unsafe"}}, "unsafe"),
+    ],
+)
+def test_fix_offered_reads_what_the_reviewer_declares(item: dict[str, object], offered: str) -> None:
+    assert fix_offered(item) == offered
+
+
 def test_wheel_fallback_writes_its_requirements(tmp_path: Path) -> None:
     wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
@@ -137,7 +151,14 @@ def test_sample_cli_writes_the_files_and_fails_in_one_line(tmp_path: Path) -> No
         assert ">" in row["excerpt"]
         assert {"key", "fix_offered", "fix_diff", "enclosing", "abs_path", "stratum_size"} <= row.keys()
     meta = json.loads((out / "t.meta.json").read_text(encoding="utf-8"))
-    assert meta["packages"][0]["findings"] == len((out / "t.all.jsonl").read_text(encoding="utf-8").splitlines())
+    everything = (out / "t.all.jsonl").read_text(encoding="utf-8")
+    assert meta["packages"][0]["findings"] == len(everything.splitlines())
+    # Another reviewer command (here the same reviewer spelled as a module run) gives the same findings.
+    reviewer = f"{sys.executable} -m production_fastapi"
+    done = _sample("--label", "m", "--dir", str(tmp_path / "pkgs"), "--out", str(out), "--reviewer", reviewer)
+    assert done.returncode == 0, done.stderr
+    assert (out / "m.all.jsonl").read_text(encoding="utf-8") == everything
+    assert json.loads((out / "m.meta.json").read_text(encoding="utf-8"))["reviewer"]["command"] == reviewer
     failures = {
         "--seed must be an integer, not 'x'": ["--seed", "x"],
         "is not an executable file or a command on PATH": ["--reviewer", str(tmp_path / "nope")],
