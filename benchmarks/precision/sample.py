@@ -145,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ReviewError, FileNotFoundError, ValueError) as exc:
         print(f"sample: {exc}", file=sys.stderr)
         return 1
+    for review in reviews:
+        if review.errors:
+            # Kept in the meta file: a file the reviewer failed on has no findings, which would flatter precision.
+            print(
+                f"sample: warning: {len(review.errors)} run errors in {review.name}: {review.errors[0]}",
+                file=sys.stderr,
+            )
     records = [r for review in reviews for r in review.findings]
     sample = draw(records, args.size, seed)
     out: Path = args.out
