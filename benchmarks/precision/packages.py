@@ -1,0 +1,79 @@
+"""The judged real-world set: FastAPI-using packages from PyPI, pinned, one project per package.
+
+None of them is in the speed corpus (prefect, airflow-core, chromadb, gradio, litellm, mlflow, open-webui,
+fastapi-users) or in the set the rule authors tune on (fastapi-admin, sqladmin, polar), so findings on them measure
+how the reviewer does on code nobody here wrote. Versions are exact so a rerun reviews the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["PACKAGES", "Package", "default_dir", "load_manifest", "manifest_path"]
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    name: str
+    version: str
+    kind: str
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}=={self.version}"
+
+    @property
+    def folder(self) -> str:
+        """The unpacked project's folder name under the fetch directory."""
+        return f"{self.name}-{self.version}"
+
+
+PACKAGES: tuple[Package, ...] = (
+    Package("fastapi-amis-admin", "0.7.3", "admin panel"),
+    Package("piccolo-admin", "1.14.0", "admin panel"),
+    Package("mlserver", "1.7.1", "ML serving"),
+    Package("litserve", "0.2.19", "ML serving"),
+    Package("bentoml", "1.4.40", "ML serving"),
+    Package("langserve", "0.3.3", "agent / LLM serving"),
+    Package("chainlit", "2.12.0", "agent framework back end"),
+    Package("lnbits", "1.6.2", "SaaS back end (pins pydantic~=1.10)"),
+    Package("kedro-viz", "12.5.0", "SaaS-style dashboard back end"),
+    Package("optimade", "1.5.0", "API server for a published spec"),
+    Package("authx", "1.7.1", "auth library"),
+    Package("fastapi-azure-auth", "5.3.0", "auth library"),
+    Package("fastapi-jwt-auth", "0.5.0", "auth library (pydantic v1 era, unmaintained)"),
+    Package("fastapi-pagination", "0.16.1", "API helper library"),
+)
+
+
+def default_dir() -> Path:
+    """Outside the repository, so the packages' code is never committed: $PF_PRECISION_DIR or the user cache."""
+    env = os.environ.get("PF_PRECISION_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "production-fastapi-precision"
+
+
+def manifest_path(root: Path) -> Path:
+    return root / "manifest.json"
+
+
+def load_manifest(root: Path) -> list[dict[str, object]]:
+    """The fetched packages as fetch.py recorded them (name, version, kind, source, folder, files, lines)."""
+    path = manifest_path(root)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no fetched packages in {root}: run `.venv/bin/python -m benchmarks.precision.fetch --dir {root}` first"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}): rerun the fetch") from None
+    if not isinstance(data, list) or not all(
+        isinstance(e, dict) and {"name", "version", "folder"} <= e.keys() for e in data
+    ):
+        raise ValueError(f"{path}: expected a list of packages with name, version and folder: rerun the fetch")
+    return data
