@@ -158,6 +158,7 @@ _V1_METHOD_CALL = method_call_gate({*V1_CLASS_METHODS, *V1_INSTANCE_METHODS})
 
 @project_rule(
     code="PF601",
+    versions="pydantic>=2",
     name="pydantic-v1-method",
     severity="warning",
     message="Pydantic v1 method on a model",
@@ -331,6 +332,8 @@ def _looks_like_v1_config(config: ast.ClassDef) -> bool:
     template="settings.py",
     requires=("pydantic", "pydantic_settings", "sqlmodel"),
     fix="production_fastapi.rules.pydantic_fixes:ConfigClassToConfigDict",
+    fix_applicability="safe",
+    versions="pydantic>=2",
     docs=RuleDocs(
         what_it_does="Flags a nested `class Config:` in a Pydantic model or settings class (or one using v1-only "
         "keys such as `orm_mode`), and v1 key names (`orm_mode`, `allow_population_by_field_name`...) passed to "
@@ -357,7 +360,10 @@ class UserOut(BaseModel):
 
     public_id: str
 ''',
-        fix_safety="Safe when every line of `class Config` is a plain `name = value` whose key has a direct v2 "
+        fix_safety="Safe on a project that targets Pydantic 2 only (v1 ignores `model_config`, so a project "
+        "allowing both gets no fix): Pydantic 2 reads `class Config` through a shim with the same renames, so "
+        "behaviour is unchanged. "
+        "Offered when every line of `class Config` is a plain `name = value` whose key has a direct v2 "
         "equivalent (renamed keys are renamed, `Extra.forbid` becomes `\"forbid\"`, `allow_mutation = False` "
         "becomes `frozen=True`), the class has no `model_config` yet and no comment inside `Config` would be "
         "lost. Settings classes get pydantic-settings' `SettingsConfigDict`. Anything else is reported only.",
@@ -384,7 +390,7 @@ def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
                     new = CONFIG_RENAMES[kw.arg]
                     advice = f"use `{new}`" if new else "it has no v2 equivalent"
                     yield ctx.violation(kw, f"v1 config key `{kw.arg}` is ignored by Pydantic v2: {advice}",
-                                        fixable=False)
+                                        fixable=False, breaking=True)
 
 
 def _unresolved_bases(ctx: FileContext, owner: ast.ClassDef) -> bool:
@@ -439,6 +445,8 @@ def validator_fixable(ctx: FileContext, decorator: ast.expr, function: ast.Funct
     template=None,
     requires=("pydantic",),
     fix="production_fastapi.rules.pydantic_fixes:ValidatorToV2",
+    fix_applicability="safe",
+    versions="pydantic>=2",
     docs=RuleDocs(
         what_it_does="Flags `@validator` and `@root_validator` imported from Pydantic.",
         why="Both are deprecated in Pydantic 2 and warn at import time (a failure under `-W error`). Their "
@@ -467,11 +475,14 @@ class Signup(BaseModel):
     def lower_email(cls, value: str) -> str:
         return value.lower()
 ''',
-        fix_safety="Safe for `@validator(...)` on a `(cls, value)` method whose keywords are only `pre`, "
+        fix_safety="Safe on a project that targets Pydantic 2 only, for `@validator(...)` on a "
+        "`(cls, value)` method whose keywords are only `pre`, "
         "`allow_reuse` or `check_fields` (`pre=True` becomes `mode=\"before\"`, `allow_reuse` is dropped: v2 "
         "doesn't need it) and for `@root_validator(pre=True)` on `(cls, values)`, which becomes "
         "`@model_validator(mode=\"before\")`; `@classmethod` is added. Validators that take `values`, `field`, "
-        "`config`, use `always`/`each_item`, or post-mode root validators change meaning and are only reported.",
+        "`config`, use `always`/`each_item`, or post-mode root validators change meaning and are only reported. "
+        "The `@root_validator(pre=True)` rewrite is unsafe (`--unsafe-fixes`): a v2 before-mode model validator "
+        "also receives input that is not a dict (a model instance, an ORM object with `from_attributes`).",
     ),
 )
 def pydantic_v1_validator(ctx: FileContext) -> Iterator[Violation]:
@@ -488,7 +499,18 @@ def pydantic_v1_validator(ctx: FileContext) -> Iterator[Violation]:
                 decorator,
                 f"Pydantic v1 `@{name}`: use `@{kind}`",
                 fixable=validator_fixable(ctx, decorator, function),
+                # A v2 before-mode model validator also receives non-dict input (a model, an ORM object) that v1's
+                # pre root validator never saw; a post-mode root validator without skip_on_failure fails on v2.
+                unsafe_fix=kind == "model_validator",
+                breaking=kind == "model_validator" and not _root_validator_runs_on_v2(decorator),
             )
+
+
+def _root_validator_runs_on_v2(decorator: ast.expr) -> bool:
+    """Pydantic 2 refuses ``@root_validator`` (bare, or post-mode) unless ``skip_on_failure=True`` is passed."""
+    if not isinstance(decorator, ast.Call):
+        return False
+    return is_true(keyword(decorator, "pre")) or is_true(keyword(decorator, "skip_on_failure"))
 
 
 # --- PF604 ----------------------------------------------------------------------------------------------------
@@ -529,6 +551,8 @@ def field_argument_fixable(kw: ast.keyword) -> bool:
     template=None,
     requires=("pydantic", "fastapi", "sqlmodel"),
     fix="production_fastapi.rules.pydantic_fixes:FieldArgumentsToV2",
+    fix_applicability="safe",
+    versions="pydantic>=2",
     docs=RuleDocs(
         what_it_does="Flags `regex=`, `min_items=`, `max_items=`, `const=`, `unique_items=` and `allow_mutation=` "
         "in `Field()`, `conlist()`/`constr()` and FastAPI's `Query()`, `Path()`, `Body()`, `Header()`, "
@@ -550,9 +574,12 @@ from pydantic import BaseModel, Field
 class Transfer(BaseModel):
     account: str = Field(pattern=r"^[A-Z0-9]{10}$")
 ''',
-        fix_safety="Safe for the renames with identical meaning: `regex` -> `pattern`, `min_items` -> "
-        "`min_length`, `max_items` -> `max_length`, and `allow_mutation=False` -> `frozen=True`. `const` and "
-        "`unique_items` have no one-word equivalent (a `Literal` type, a `set`) and are only reported.",
+        fix_safety="Safe on a project that targets Pydantic 2 only, for the renames Pydantic 2 itself applies "
+        "(with a deprecation warning): `min_items` -> `min_length`, `max_items` -> `max_length`, and "
+        "`allow_mutation=False` -> `frozen=True`. `regex` -> `pattern` is unsafe (`--unsafe-fixes`): v1's `regex` "
+        "matched at the start of the string, v2's `pattern` searches anywhere, so `\"<script>abc\"` goes from "
+        "rejected to accepted against `regex=\"[a-z]+\"`; anchor the pattern with `^` when you accept it. "
+        "`const` and `unique_items` have no one-word equivalent (a `Literal` type, a `set`) and are only reported.",
     ),
 )
 def pydantic_v1_field_argument(ctx: FileContext) -> Iterator[Violation]:
@@ -566,7 +593,18 @@ def pydantic_v1_field_argument(ctx: FileContext) -> Iterator[Violation]:
                 if kw.arg == "allow_mutation":
                     advice = "use `frozen=True`"
                 yield ctx.violation(kw, f"Pydantic v1 argument `{kw.arg}=`: {advice}",
-                                    fixable=field_argument_fixable(kw))
+                                    fixable=field_argument_fixable(kw),
+                                    # v1's regex matched at the start only; v2's pattern searches anywhere.
+                                    unsafe_fix=kw.arg == "regex",
+                                    breaking=_breaks_on_v2(ctx, call, kw))
+
+
+def _breaks_on_v2(ctx: FileContext, call: ast.Call, kw: ast.keyword) -> bool:
+    """Pydantic 2 raises on ``regex``/``const``/``unique_items`` in ``Field`` and on every v1 keyword of the
+    ``con*`` functions (their signatures changed); ``min_items``/``max_items``/``allow_mutation`` only warn."""
+    if (ctx.qualified_name(call.func) or "").rpartition(".")[2] in ("conlist", "conset", "constr"):
+        return True
+    return kw.arg in ("regex", "const", "unique_items")
 
 
 # --- PF605 ----------------------------------------------------------------------------------------------------
@@ -582,6 +620,8 @@ def pydantic_v1_field_argument(ctx: FileContext) -> Iterator[Violation]:
     template="settings.py",
     requires=("pydantic",),
     fix="production_fastapi.rules.pydantic_fixes:BaseSettingsImport",
+    fix_applicability="unsafe",
+    versions="pydantic>=2",
     docs=RuleDocs(
         what_it_does="Flags `from pydantic import BaseSettings` and any import of `pydantic.v1`.",
         why="`pydantic.BaseSettings` moved to the `pydantic-settings` package: with Pydantic 2 the import raises "
@@ -602,7 +642,9 @@ from pydantic_settings import BaseSettings
 class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./app.db"
 ''',
-        fix_safety="Safe for `from pydantic import BaseSettings` (with or without an alias, alongside other "
+        fix_safety="Unsafe (applied with `--unsafe-fixes`): it needs the `pydantic-settings` package, and v1 "
+        "settings features (`Field(env=...)`, `Config.fields`, how complex values are read from the environment) "
+        "work differently there. For `from pydantic import BaseSettings` (with or without an alias, alongside other "
         "names): it becomes `from pydantic_settings import BaseSettings`, which the v2 settings class is. "
         "Needs the `pydantic-settings` package installed. `pydantic.v1` imports are only reported.",
     ),
@@ -617,7 +659,7 @@ def pydantic_v1_import(ctx: FileContext) -> Iterator[Violation]:
                     # An aliased BaseSettings among other names would need a second import statement: report only.
                     fixable = not (alias.asname and len(node.names) > 1)
                     yield ctx.violation(node, "`BaseSettings` moved to `pydantic_settings`: this import fails "
-                                        "with Pydantic 2", fixable=fixable)
+                                        "with Pydantic 2", fixable=fixable, breaking=True)
                 elif alias.name == "v1":
                     yield ctx.violation(node, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
         elif node.module and (node.module == "pydantic.v1" or node.module.startswith("pydantic.v1.")):
@@ -703,6 +745,7 @@ def _body_models(index: ModelIndex, project: ProjectContext) -> list[ModelClass]
 
 @project_rule(
     code="PF606",
+    versions="pydantic>=2",
     name="strict-field-rejects-json",
     severity="error",
     message="strict field of a type JSON cannot carry: every request will get a 422",
