@@ -79,7 +79,7 @@ def poetry_specifier(constraint: str) -> str:
         pieces: list[str] = []
         for raw in re.split(r"\s*,\s*|\s+(?=[<>=!~^])", part.strip()):
             token = raw.strip()
-            if not token or token in "*":
+            if not token or token == "*":  # noqa: S105 (a version wildcard, not a password)
                 continue
             if token[0] in "^~" and not token.startswith("~="):
                 caret = token[0] == "^"
