@@ -179,7 +179,9 @@ def test_fix_writes_files_keeping_crlf_and_encoding(tmp_path: Path) -> None:
     )
     target.write_bytes(original.encode("latin-1"))
     target.chmod(0o754)
-    report = review_paths([target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, fix=True, unsafe_fixes=True)
+    report = review_paths(
+        [target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, fix=True, unsafe_fixes=True
+    )
     assert (report.fixed, report.findings, report.errors) == (1, [], [])
     written = target.read_bytes()
     assert target.stat().st_mode & 0o777 == 0o754
@@ -191,7 +193,9 @@ def test_fix_writes_files_keeping_crlf_and_encoding(tmp_path: Path) -> None:
 def test_diff_shows_changes_without_writing(tmp_path: Path) -> None:
     target = tmp_path / "app.py"
     target.write_text(BEFORE, encoding="utf-8")
-    report = review_paths([target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, diff=True, unsafe_fixes=True)
+    report = review_paths(
+        [target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, diff=True, unsafe_fixes=True
+    )
     assert target.read_text(encoding="utf-8") == BEFORE
     (changed,) = report.changed
     diff = report.diffs[changed]
