@@ -675,9 +675,12 @@ def pydantic_v1_import(ctx: FileContext) -> Iterator[Violation]:
                                         "with Pydantic 2", fixable=fixable, breaking=True)
                 elif alias.name == "v1" and not _detection_only(ctx, node):
                     yield ctx.violation(node, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
-        elif node.module and (node.module == "pydantic.v1" or node.module.startswith("pydantic.v1.")):
-            if not _detection_only(ctx, node):
-                yield ctx.violation(node, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
+        elif (
+            node.module
+            and (node.module == "pydantic.v1" or node.module.startswith("pydantic.v1."))
+            and not _detection_only(ctx, node)
+        ):
+            yield ctx.violation(node, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
     for imported in ctx.nodes(ast.Import):
         if _detection_only(ctx, imported):
             continue
