@@ -154,9 +154,9 @@ def test_a_v1_pinned_project_gets_no_pydantic_v2_findings(tmp_path: Path, declar
 def test_a_compatibility_project_hears_only_what_breaks_on_v2_and_gets_no_fix(tmp_path: Path) -> None:
     root = _write(tmp_path, {"requirements.txt": "pydantic>=1.10,<3\n", "app/models.py": V1_MODELS})
     found = _pf6(root)
-    # The BaseSettings import and Field(regex=) raise on Pydantic 2; class Config, @validator, .dict() and
-    # min_items only warn there, and are deliberate in code that supports both.
-    assert found == [("PF605", None), ("PF604", None)]
+    # The BaseSettings import and Field(regex=) raise on Pydantic 2 and v2 ignores `orm_mode` in class Config;
+    # @validator, .dict() and min_items only warn there, and are deliberate in code that supports both.
+    assert found == [("PF605", None), ("PF604", None), ("PF602", None)]
     _pf6(root, fix=True, unsafe_fixes=True)
     assert (root / "app/models.py").read_text() == V1_MODELS
 
@@ -164,14 +164,17 @@ def test_a_compatibility_project_hears_only_what_breaks_on_v2_and_gets_no_fix(tm
 def test_a_v2_project_gets_every_finding_and_only_safe_fixes_by_default(tmp_path: Path) -> None:
     root = _write(tmp_path, {"requirements.txt": "pydantic>=2.5\n", "app/models.py": V1_MODELS})
     found = _pf6(root)
-    for expected in (("PF605", "unsafe"), ("PF604", "unsafe"), ("PF604", "safe"), ("PF602", "safe"), ("PF603", "safe")):
-        assert expected in found  # unsafe: the BaseSettings move and regex -> pattern
+    expected_fixes = [
+        ("PF605", "unsafe"), ("PF604", "unsafe"), ("PF604", "safe"), ("PF602", "unsafe"), ("PF603", "safe")
+    ]
+    for expected in expected_fixes:
+        assert expected in found  # unsafe: the BaseSettings move, regex -> pattern, orm_mode (ignored by v2)
     assert ("PF601", None) in found
     _pf6(root, fix=True)
     fixed = (root / "app/models.py").read_text()
-    for applied in ("min_length=1", "@field_validator", "from_attributes=True"):
+    for applied in ("min_length=1", "@field_validator"):
         assert applied in fixed
-    for left in ('regex=r"[A-Z]+"', "from pydantic import BaseModel, BaseSettings"):
+    for left in ('regex=r"[A-Z]+"', "from pydantic import BaseModel, BaseSettings", "orm_mode = True"):
         assert left in fixed, "unsafe fixes stay out"
 
 

@@ -361,9 +361,11 @@ class UserOut(BaseModel):
     public_id: str
 ''',
         fix_safety="Safe on a project that targets Pydantic 2 only (v1 ignores `model_config`, so a project "
-        "allowing both gets no fix): Pydantic 2 reads `class Config` through a shim with the same renames, so "
-        "behaviour is unchanged. "
-        "Offered when every line of `class Config` is a plain `name = value` whose key has a direct v2 "
+        "allowing both gets no fix) when `class Config` uses only keys whose name v2 kept: v2 reads those through "
+        "its shim, so behaviour is unchanged. Unsafe (`--unsafe-fixes`) when it holds a key v2 renamed or removed "
+        "(`orm_mode`, `allow_mutation`...): v2 only warns about those and ignores them, so the rewrite switches "
+        "on a setting that is off today (tested by running both). Offered when every line of `class Config` is "
+        "a plain `name = value` whose key has a direct v2 "
         "equivalent (renamed keys are renamed, `Extra.forbid` becomes `\"forbid\"`, `allow_mutation = False` "
         "becomes `frozen=True`), the class has no `model_config` yet and no comment inside `Config` would be "
         "lost. Settings classes get pydantic-settings' `SettingsConfigDict`. Anything else is reported only.",
@@ -381,8 +383,16 @@ def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
             if id(owner) in model_nodes or (
                 owner.bases and _looks_like_v1_config(statement) and _unresolved_bases(ctx, owner)
             ):
-                yield ctx.violation(statement, fixable=config_fixable(ctx, statement, owner),
-                                    end_node=statement.body[0] if statement.body else statement)
+                # Pydantic 2 ignores renamed and removed keys in `class Config` (it only warns): the rewrite
+                # switches them on, a change of behaviour, and the model already misbehaves on v2.
+                ignored = _ignored_on_v2(statement)
+                yield ctx.violation(
+                    statement,
+                    fixable=config_fixable(ctx, statement, owner),
+                    end_node=statement.body[0] if statement.body else statement,
+                    unsafe_fix=ignored,
+                    breaking=ignored,
+                )
     for call in ctx.nodes(ast.Call):
         if ctx.qualified_name(call.func) in _CONFIG_DICTS:
             for kw in call.keywords:
@@ -391,6 +401,11 @@ def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
                     advice = f"use `{new}`" if new else "it has no v2 equivalent"
                     yield ctx.violation(kw, f"v1 config key `{kw.arg}` is ignored by Pydantic v2: {advice}",
                                         fixable=False, breaking=True)
+
+
+def _ignored_on_v2(config: ast.ClassDef) -> bool:
+    """A v1 key Pydantic 2 renamed or removed (``orm_mode``, ``allow_mutation``...): v2 warns and ignores it."""
+    return any(isinstance(t, ast.Name) and t.id in CONFIG_RENAMES for s in config.body for t in _targets(s))
 
 
 def _unresolved_bases(ctx: FileContext, owner: ast.ClassDef) -> bool:
@@ -481,8 +496,7 @@ class Signup(BaseModel):
         "doesn't need it) and for `@root_validator(pre=True)` on `(cls, values)`, which becomes "
         "`@model_validator(mode=\"before\")`; `@classmethod` is added. Validators that take `values`, `field`, "
         "`config`, use `always`/`each_item`, or post-mode root validators change meaning and are only reported. "
-        "The `@root_validator(pre=True)` rewrite is unsafe (`--unsafe-fixes`): a v2 before-mode model validator "
-        "also receives input that is not a dict (a model instance, an ORM object with `from_attributes`).",
+        "Pydantic 2 runs the v1 decorators through shims with exactly these semantics (tested by running both).",
     ),
 )
 def pydantic_v1_validator(ctx: FileContext) -> Iterator[Violation]:
@@ -499,9 +513,7 @@ def pydantic_v1_validator(ctx: FileContext) -> Iterator[Violation]:
                 decorator,
                 f"Pydantic v1 `@{name}`: use `@{kind}`",
                 fixable=validator_fixable(ctx, decorator, function),
-                # A v2 before-mode model validator also receives non-dict input (a model, an ORM object) that v1's
-                # pre root validator never saw; a post-mode root validator without skip_on_failure fails on v2.
-                unsafe_fix=kind == "model_validator",
+                # A post-mode root validator without skip_on_failure=True is refused by Pydantic 2.
                 breaking=kind == "model_validator" and not _root_validator_runs_on_v2(decorator),
             )
 
