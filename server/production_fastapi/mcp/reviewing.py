@@ -156,9 +156,9 @@ def review_text(result: ReviewResult) -> str:
         suffix = f" ({'; '.join(notes)})" if notes else ""
         lines.append(f"{f.path}:{f.line}:{f.column}: {f.code} [{f.severity}] {f.message}{suffix}")
     lines.extend(f"not reviewed: {error}" for error in result.errors)
-    lines.append(result.summary)
     if any(f.fix_applicability == "unsafe" for f in result.findings):
         lines.append("Unsafe fixes may change behaviour: apply them only after a human says yes.")
+    lines.append(result.summary)
     if result.findings:
         lines.append(f"Why each rule matters, with a corrected example: {RULES_URI}/<code>.")
     return "\n".join(lines)

@@ -648,7 +648,8 @@ def _detection_only(ctx: FileContext, node: ast.Import | ast.ImportFrom) -> bool
     fix_applicability="unsafe",
     versions="pydantic>=2",
     docs=RuleDocs(
-        what_it_does="Flags `from pydantic import BaseSettings` and any import of `pydantic.v1`.",
+        what_it_does="Flags `from pydantic import BaseSettings` and any import of `pydantic.v1`, except one used "
+        "only in `isinstance`/`issubclass` to recognise v1 models (code that supports both).",
         why="`pydantic.BaseSettings` moved to the `pydantic-settings` package: with Pydantic 2 the import raises "
         "at startup, so the service never boots. `pydantic.v1` runs the old library inside the new one: none of "
         "v2's speed or fixes, two model systems that don't mix (v1 models can't be FastAPI v2 response models), "
