@@ -31,8 +31,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
-from production_fastapi.review.targets import Targets
 from production_fastapi.rules.base import SEVERITIES, Severity
+
+#: ``((library, specifier), ...)``: see :mod:`production_fastapi.review.targets` (which imports ``packaging``, so it
+#: is imported only when versions are judged).
+Targets = tuple[tuple[str, str], ...]
 
 __all__ = [
     "DEFAULT_EXCLUDE",

@@ -11,6 +11,7 @@ A project's targets are, per library, the ranges of versions its declarations al
   fix;
 - ``"off"``: no allowed version meets it (``pydantic~=1.10`` for a v2 rule): the rule says nothing.
 
+``packaging`` is imported only when a declared range is judged: the reviewer's modules load without it.
 Ranges are compared by probing: every version either side names, and its neighbours, is tested against both, which
 is exact for the unions of intervals PEP 440 specifiers describe, without a catalogue of releases.
 """
@@ -18,12 +19,13 @@ is exact for the unions of intervals PEP 440 specifiers describe, without a cata
 from __future__ import annotations
 
 import functools
-from typing import Literal
-
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING, Literal
 
 from production_fastapi.rules.base import VersionCondition
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
 
 __all__ = ["Coverage", "Targets", "coverage", "describe"]
 
@@ -34,6 +36,8 @@ Coverage = Literal["full", "compat", "off"]
 
 
 def _alternatives(text: str) -> list[SpecifierSet]:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     sets: list[SpecifierSet] = []
     for part in text.split("||"):
         try:
@@ -45,6 +49,8 @@ def _alternatives(text: str) -> list[SpecifierSet]:
 
 def _probes(sets: list[SpecifierSet]) -> list[Version]:
     """Versions at and around every bound the specifiers name: enough to find any interval they describe."""
+    from packaging.version import InvalidVersion, Version
+
     found: set[Version] = {Version("0"), Version("99999")}
     for specifiers in sets:
         for spec in specifiers:
@@ -75,6 +81,8 @@ def coverage(targets: Targets, condition: VersionCondition | None) -> Coverage:
     declared = dict(targets).get(condition.library)
     if not declared:
         return "full"
+    from packaging.specifiers import SpecifierSet
+
     allowed = _alternatives(declared)
     if not allowed:
         return "full"
