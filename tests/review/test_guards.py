@@ -107,13 +107,16 @@ def test_a_file_with_a_guard_gets_no_fix_outside_it() -> None:
 def test_guard_ranges_cover_both_branches_and_name_the_library() -> None:
     import ast
 
-    tree = ast.parse(
+    from production_fastapi.rules.context import FileContext
+
+    source = (
         "import sqlalchemy\nif sqlalchemy.__version__.startswith('1.'):\n    a = 1\nelse:\n    a = 2\n"
         "x = 1 if IS_PYDANTIC_V2 else 2\n"
         "try:\n    import aioredis\nexcept ModuleNotFoundError:\n    aioredis = None\n"
         "if pydantic_extra:\n    pass\n"  # a model's extras, not a version: no guard
     )
-    assert version_guards(tree) == {"sqlalchemy": [(2, 5)], "pydantic": [(6, 6)], "redis": [(7, 10)]}
+    guards = version_guards(FileContext("app/x.py", source, ast.parse(source)))
+    assert guards == {"sqlalchemy": [(2, 5)], "pydantic": [(6, 6)], "redis": [(7, 10)]}
 
 
 def test_installed_compatibility_code_is_left_alone() -> None:

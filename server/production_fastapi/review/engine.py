@@ -122,7 +122,7 @@ class _Versions:
             return {}
         found = self._guards.get(id(ctx))
         if found is None:
-            found = self._guards[id(ctx)] = version_guards(ctx.tree) if GUARD_HINT.search(ctx.source) else {}
+            found = self._guards[id(ctx)] = version_guards(ctx) if GUARD_HINT.search(ctx.source) else {}
         return found
 
     def finding(self, rule: Rule, violation: Violation, path: str, ctx: FileContext | None) -> Finding | None:

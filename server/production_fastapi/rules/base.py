@@ -21,6 +21,7 @@ This module imports nothing heavy: libcst is imported only by the fix machinery,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ class Rule:
 
     @property
     def version_condition(self) -> VersionCondition | None:
-        return VersionCondition.parse(self.versions) if self.versions else None
+        return _condition(self.versions) if self.versions else None
 
 
 # --- Versions and fix safety --------------------------------------------------------------------------------------
@@ -195,6 +196,12 @@ class VersionCondition:
 
     def __str__(self) -> str:
         return f"{self.library}{self.specifier}"
+
+
+@functools.cache
+def _condition(text: str) -> VersionCondition | None:
+    # Asked per rule and file: parsed once per spelling.
+    return VersionCondition.parse(text)
 
 
 _REGISTRY: dict[str, Rule] = {}

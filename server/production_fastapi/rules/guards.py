@@ -23,6 +23,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from production_fastapi.rules.context import FileContext
 
 __all__ = ["GUARD_HINT", "Guards", "library_family", "version_guards"]
 
@@ -78,18 +82,25 @@ def _libraries_named(test: ast.expr) -> Iterator[str]:
                     yield _LIBRARY_OF[spelled]
 
 
-def _imported_libraries(body: list[ast.stmt]) -> Iterator[str]:
+def _imports_in(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of a ``try`` body, and those of ``with``/``if`` blocks in it (``with warnings...: import``)."""
     for statement in body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    top = alias.name.partition(".")[0]
-                    if top in _LIBRARY_OF:
-                        yield _LIBRARY_OF[top]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                top = node.module.partition(".")[0]
+        yield statement
+        if isinstance(statement, (ast.With, ast.If)):
+            yield from _imports_in(statement.body)
+
+
+def _imported_libraries(body: list[ast.stmt]) -> Iterator[str]:
+    for node in _imports_in(body):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.partition(".")[0]
                 if top in _LIBRARY_OF:
                     yield _LIBRARY_OF[top]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            top = node.module.partition(".")[0]
+            if top in _LIBRARY_OF:
+                yield _LIBRARY_OF[top]
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
@@ -101,10 +112,10 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     )
 
 
-def version_guards(tree: ast.Module) -> Guards:
+def version_guards(ctx: FileContext) -> Guards:
     """Line ranges (first, last; 1-based, inclusive) of version-guarded code, per library (distribution name)."""
     guards: Guards = {}
-    for node in ast.walk(tree):
+    for node in ctx.nodes(ast.If, ast.IfExp, ast.While, ast.Try, ast.TryStar):
         libraries: set[str] = set()
         if isinstance(node, (ast.If, ast.IfExp, ast.While)):
             libraries.update(_libraries_named(node.test))

@@ -619,17 +619,30 @@ def _breaks_on_v2(ctx: FileContext, call: ast.Call, kw: ast.keyword) -> bool:
     return kw.arg in ("regex", "const", "unique_items")
 
 
-def _detection_only(ctx: FileContext, node: ast.Import | ast.ImportFrom) -> bool:
+class _Detection:
     """``pydantic.v1`` imported only to recognise v1 models (``isinstance(x, v1.BaseModel)``, ``issubclass``):
-    compatibility code that supports both, not v1 code."""
-    bound = {alias.asname or alias.name.partition(".")[0] for alias in node.names}
-    detecting: set[int] = set()
-    for call in ctx.nodes(ast.Call):
-        name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
-        if name.endswith(("isinstance", "issubclass")) and len(call.args) >= 2:
-            detecting.update(id(n) for n in ast.walk(call.args[1]))
-    uses = [n for n in ctx.nodes(ast.Name) if n.id in bound and isinstance(n.ctx, ast.Load)]
-    return bool(uses) and all(id(n) in detecting for n in uses)
+    compatibility code that supports both, not v1 code. The type-check arguments are collected once per file."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        self._ctx = ctx
+        #: Per loaded name: whether every use is a type-check argument (None until first asked).
+        self._only_detects: dict[str, bool] | None = None
+
+    def only(self, node: ast.Import | ast.ImportFrom) -> bool:
+        if self._only_detects is None:
+            detecting: set[int] = set()
+            for call in self._ctx.nodes(ast.Call):
+                name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
+                if name.endswith(("isinstance", "issubclass")) and len(call.args) >= 2:
+                    detecting.update(id(n) for n in ast.walk(call.args[1]))
+            self._only_detects = {}
+            for name in self._ctx.nodes(ast.Name):
+                if isinstance(name.ctx, ast.Load):
+                    previous = self._only_detects.get(name.id, True)
+                    self._only_detects[name.id] = previous and id(name) in detecting
+        bound = {alias.asname or alias.name.partition(".")[0] for alias in node.names}
+        found = [self._only_detects[b] for b in bound if b in self._only_detects]
+        return bool(found) and all(found)
 
 
 # --- PF605 ----------------------------------------------------------------------------------------------------
@@ -676,6 +689,7 @@ class Settings(BaseSettings):
     ),
 )
 def pydantic_v1_import(ctx: FileContext) -> Iterator[Violation]:
+    detection = _Detection(ctx)
     for node in ctx.nodes(ast.ImportFrom):
         if node.level:
             continue
@@ -686,16 +700,16 @@ def pydantic_v1_import(ctx: FileContext) -> Iterator[Violation]:
                     fixable = not (alias.asname and len(node.names) > 1)
                     yield ctx.violation(node, "`BaseSettings` moved to `pydantic_settings`: this import fails "
                                         "with Pydantic 2", fixable=fixable, breaking=True)
-                elif alias.name == "v1" and not _detection_only(ctx, node):
+                elif alias.name == "v1" and not detection.only(node):
                     yield ctx.violation(node, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
         elif (
             node.module
             and (node.module == "pydantic.v1" or node.module.startswith("pydantic.v1."))
-            and not _detection_only(ctx, node)
+            and not detection.only(node)
         ):
             yield ctx.violation(node, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
     for imported in ctx.nodes(ast.Import):
-        if _detection_only(ctx, imported):
+        if detection.only(imported):
             continue
         if any(a.name == "pydantic.v1" or a.name.startswith("pydantic.v1.") for a in imported.names):
             yield ctx.violation(imported, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
