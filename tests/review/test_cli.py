@@ -158,6 +158,20 @@ def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
     assert out.startswith("svc/app.py:5:5: PF702")
 
 
+def test_stdin_is_judged_against_the_project_versions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "svc"\ndependencies = ["pydantic~=1.10"]\n')
+    (tmp_path / "app").mkdir()
+    monkeypatch.chdir(tmp_path)
+    model = "from pydantic import BaseModel\n\n\nclass A(BaseModel):\n    class Config:\n        orm_mode = True\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(model.encode())))
+    code, out, _ = _run(capsys, "-", "--stdin-filename", "app/models.py", "--select", "PF6")
+    assert (code, out) == (0, "All checks passed! (1 file checked)\n")
+
+
 def test_rule_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rule", "PF702"]) == 0
     text = capsys.readouterr().out

@@ -63,6 +63,13 @@ def _stdin_report(args: argparse.Namespace, config: Config | None) -> Report:
         raise CommandError("--fix and --diff work on files, not on stdin")
     filename = args.stdin_filename or "stdin.py"
     source = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    if config is None:
+        # An editor pipes a file of the project it has open: judge it against the versions that project declares.
+        from production_fastapi.review.config import Config, find_config, with_targets
+
+        folder = Path(filename).parent
+        project = with_targets(find_config(folder if folder.is_dir() else Path(".")))
+        config = Config(root=Path.cwd(), targets=project.targets)
     findings = review_source(source, filename, select=args.select, ignore=args.ignore, config=config)
     return Report(findings=findings, files_checked=1, unsafe_fixes=args.unsafe_fixes)
 
