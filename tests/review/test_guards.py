@@ -42,6 +42,9 @@ GUARDS = {
                          "\nif version(\"pydantic\").startswith(\"1.\"):\n" + V1_BODY),
     "hasattr": ("import pydantic\nfrom pydantic import BaseModel, Field, validator\n\n"
                 "if not hasattr(pydantic, \"field_validator\"):\n" + V1_BODY),
+    "aliased-version-import": ("from pydantic import BaseModel, Field, validator\n"
+                               "from pydantic.version import VERSION as P_VERSION\n\n"
+                               "if P_VERSION.startswith(\"1.\"):\n" + V1_BODY),
     "minor-tuple": ("from pydantic import BaseModel, Field, validator\n"
                     "from fastapi._compat import PYDANTIC_VERSION_MINOR_TUPLE\n\n"
                     "if PYDANTIC_VERSION_MINOR_TUPLE < (2, 0):\n" + V1_BODY),
@@ -71,6 +74,16 @@ def test_v1_import_with_a_fallback_is_deliberate() -> None:
     )
     assert _pydantic_codes(source) == []
     assert [code for code, _ in _pydantic_codes("from pydantic.v1 import BaseModel\n")] == ["PF605"]
+
+
+def test_duck_typing_between_model_apis_is_deliberate() -> None:
+    source = (
+        "from pydantic import BaseModel\n\n\nclass Item(BaseModel):\n    name: str\n\n\n"
+        "def dump(item: Item) -> dict[str, object]:\n"
+        "    if hasattr(item, \"model_dump\"):\n        return item.model_dump()\n    return item.dict()\n"
+    )
+    assert _pydantic_codes(source) == []
+    assert _pydantic_codes(source.replace("hasattr(item, \"model_dump\")", "item.name")) == [("PF601", 11)]
 
 
 def test_settings_fallback_import_is_deliberate() -> None:
