@@ -132,6 +132,7 @@ def test_fix_rewrites_and_reports_remaining(tmp_path: Path, capsys: pytest.Captu
     root = _project(tmp_path, SLEEPY + "\n\nasync def g() -> None:\n    x = time.sleep(2)\n")
     code, out, _ = _run(capsys, str(root), "--fix", *INFO_ONLY_SELECT)
     assert "await asyncio" not in (root / "app" / "main.py").read_text(), "--fix alone applies no unsafe fix"
+    assert out.splitlines()[-1].endswith("1 hidden fix can be enabled with the `--unsafe-fixes` option.")
     code, out, _ = _run(capsys, str(root), "--fix", "--unsafe-fixes", *INFO_ONLY_SELECT)
     assert code == 1
     assert "await asyncio.sleep(1)" in (root / "app" / "main.py").read_text()

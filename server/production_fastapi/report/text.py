@@ -21,7 +21,8 @@ def summary(report: Report) -> str:
     """One line: what was found, what ``--fix`` did or could do."""
     count = len(report.findings)
     if report.fixed:
-        return f"Found {_plural(count + report.fixed, 'finding')} ({report.fixed} fixed, {count} remaining)."
+        fixed = f"Found {_plural(count + report.fixed, 'finding')} ({report.fixed} fixed, {count} remaining)."
+        return fixed + hidden_fixes(report)
     if not count:
         return f"All checks passed! ({_plural(report.files_checked, 'file')} checked)"
     fixable = report.fixable_count
