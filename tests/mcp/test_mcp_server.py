@@ -113,6 +113,11 @@ async def test_review_file_by_path_reports_positions_fix_and_pointers(client: Cl
     assert (found["PF702"]["line"], found["PF702"]["column"]) == (9, 5)
     assert found["PF702"]["path"] == "app/main.py"
     assert found["PF702"]["fix"]
+    assert (found["PF702"]["fixable"], found["PF702"]["fix_applicability"]) == (True, "unsafe")
+    assert found["PF006"]["fix_applicability"] is None
+    assert "PF702 [error]" in text
+    assert "unsafe fix" in next(line for line in text.splitlines() if "PF702" in line)
+    assert "apply them only after a human says yes" in text
     assert found["PF702"]["skill_section"]
     assert found["PF006"]["template"] == "main.py"
     assert data["total"] == len(data["findings"])
@@ -139,7 +144,8 @@ async def test_review_file_caps_large_results_and_counts_the_rest(client: Client
     assert data["by_code"] == {"PF702": 30}
     assert [f["line"] for f in data["findings"]] == [5, 6, 7, 8, 9]
     assert "25 left out" in data["summary"]
-    assert len(text.splitlines()) == 7  # five findings, the summary, the pointer to the rule pages
+    # five findings, the unsafe-fix warning (PF702's fix is unsafe), the summary, the pointer to the rule pages
+    assert len(text.splitlines()) == 8
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,15 @@ def test_text_output_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, out, _ = _run(capsys, str(root / "app"), *INFO_ONLY_SELECT)
     lines = out.splitlines()
     assert code == 1
+    # PF702's fix is unsafe: no [*] without --unsafe-fixes, and the summary says a fix is hidden (as ruff does).
+    assert lines[0].endswith("app/main.py:5:5: PF702 `time.sleep()` inside `async def` blocks the event loop")
+    assert lines[1] == (
+        "Found 1 finding in 1 file. 1 hidden fix can be enabled with the `--unsafe-fixes` option."
+    )
+    code, out, _ = _run(capsys, str(root / "app"), "--unsafe-fixes", *INFO_ONLY_SELECT)
+    lines = out.splitlines()
     assert lines[0].endswith("app/main.py:5:5: PF702 [*] `time.sleep()` inside `async def` blocks the event loop")
-    assert lines[1] == "Found 1 finding in 1 file (1 fixable with `production-fastapi review --fix`)."
+    assert lines[1] == "Found 1 finding in 1 file (1 fixable with `production-fastapi review --fix --unsafe-fixes`)."
 
 
 def test_clean_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,6 +131,9 @@ def test_output_file_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_fix_rewrites_and_reports_remaining(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _project(tmp_path, SLEEPY + "\n\nasync def g() -> None:\n    x = time.sleep(2)\n")
     code, out, _ = _run(capsys, str(root), "--fix", *INFO_ONLY_SELECT)
+    assert "await asyncio" not in (root / "app" / "main.py").read_text(), "--fix alone applies no unsafe fix"
+    assert out.splitlines()[-1].endswith("1 hidden fix can be enabled with the `--unsafe-fixes` option.")
+    code, out, _ = _run(capsys, str(root), "--fix", "--unsafe-fixes", *INFO_ONLY_SELECT)
     assert code == 1
     assert "await asyncio.sleep(1)" in (root / "app" / "main.py").read_text()
     assert out.splitlines()[-1] == "Found 2 findings (1 fixed, 1 remaining)."
@@ -131,7 +141,8 @@ def test_fix_rewrites_and_reports_remaining(tmp_path: Path, capsys: pytest.Captu
 
 def test_diff_prints_a_patch_and_exits_1_without_writing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _project(tmp_path)
-    code, out, err = _run(capsys, str(root), "--diff", *INFO_ONLY_SELECT)
+    assert _run(capsys, str(root), "--diff", *INFO_ONLY_SELECT)[:2] == (0, ""), "no safe fix to show"
+    code, out, err = _run(capsys, str(root), "--diff", "--unsafe-fixes", *INFO_ONLY_SELECT)
     assert code == 1
     assert out.startswith("--- a/")
     assert "+    await asyncio.sleep(1)" in out
@@ -146,6 +157,20 @@ def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
     code, out, _ = _run(capsys, "-", "--stdin-filename", "svc/app.py", *INFO_ONLY_SELECT)
     assert code == 1
     assert out.startswith("svc/app.py:5:5: PF702")
+
+
+def test_stdin_is_judged_against_the_project_versions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "svc"\ndependencies = ["pydantic~=1.10"]\n')
+    (tmp_path / "app").mkdir()
+    monkeypatch.chdir(tmp_path)
+    model = "from pydantic import BaseModel\n\n\nclass A(BaseModel):\n    class Config:\n        orm_mode = True\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(model.encode())))
+    code, out, _ = _run(capsys, "-", "--stdin-filename", "app/models.py", "--select", "PF6")
+    assert (code, out) == (0, "All checks passed! (1 file checked)\n")
 
 
 def test_rule_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -195,5 +220,5 @@ def test_pre_commit_hooks_point_at_the_real_command(tmp_path: Path, capsys: pyte
         assert argv[:2] == ["production-fastapi", "review"]
         code = main(["review", *argv[2:], "--no-cache", "--select", "PF702", *staged])
         out = capsys.readouterr().out
-        assert code == (0 if "--fix" in argv else 1)  # the fix hook leaves nothing behind
+        assert code == 1  # PF702's fix is unsafe: even the fix hook (safe fixes only) leaves it for a human
         assert "PF000" not in out  # README.md and pyproject.toml are skipped, not parsed as Python

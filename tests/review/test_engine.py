@@ -367,7 +367,16 @@ def test_text_rules_run_only_on_their_globs() -> None:
         ({"message": " "}, "message"),
         ({"docs": RuleDocs(what_it_does="x", why="", example="a", use_instead="b")}, "docs.why"),
         ({"fix": "production_fastapi.rules.x:Y"}, "fix_title"),
-        ({"fix": "not a reference", "fix_title": "t", "docs": RuleDocs("x", "y", "a", "b", "safe")}, "package"),
+        (
+            {"fix": "not a reference", "fix_title": "t", "fix_applicability": "safe",
+             "docs": RuleDocs("x", "y", "a", "b", "safe")},
+            "package",
+        ),
+        (
+            {"fix": "production_fastapi.rules.x:Y", "fix_title": "t", "docs": RuleDocs("x", "y", "a", "b", "s")},
+            "fix_applicability",
+        ),
+        ({"versions": "pydantic 2"}, "versions"),
     ],
 )
 def test_invalid_rule_definitions_fail_at_import_time(meta: dict[str, object], fragment: str) -> None:

@@ -1,7 +1,7 @@
 """The rules' automatic fixes as before/after source, plus no-op and idempotency cases.
 
-Imports a fix needs are added by libcst's ``AddImportsVisitor``, which puts new names first in an existing
-``from`` import; isort/ruff re-sorts them, the reviewer does not.
+Imports a fix needs are added by libcst's ``AddImportsVisitor`` and then merged into an existing ``from`` import in
+isort order (as ruff would sort them); a fix never leaves a parenthesised leftover.
 
 Each case runs the real fix loop (``fix_source``) restricted to one rule, so the rule decides what is fixable and
 the libcst transformer rewrites exactly that, keeping formatting and comments elsewhere.
@@ -126,7 +126,7 @@ class Signup(BaseModel):
         """\
 from typing import Any
 
-from pydantic import field_validator, model_validator, BaseModel
+from pydantic import BaseModel, field_validator, model_validator
 
 
 class Signup(BaseModel):
@@ -160,7 +160,7 @@ class UserOut(BaseModel):
         extra = Extra.forbid
 """,
         """\
-from pydantic import ConfigDict, BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class UserOut(BaseModel):
@@ -184,7 +184,7 @@ class Settings(BaseSettings):
         case_sensitive = False
 """,
         """\
-from pydantic_settings import SettingsConfigDict, BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -448,10 +448,10 @@ class Legacy(BaseModel):
 @pytest.mark.parametrize(("code", "before", "after"), [(c, b, a) for c, _, b, a in CASES],
                          ids=[f"{c}-{n}" for c, n, _, _ in CASES])
 def test_fix_rewrites_to_expected_source(code: str, before: str, after: str) -> None:
-    fixed, remaining = fix_source(before, select=[code])
+    fixed, remaining = fix_source(before, select=[code], unsafe_fixes=True)
     assert fixed == after
     assert not [f for f in remaining if f.code == code]
-    again, _ = fix_source(fixed, select=[code])
+    again, _ = fix_source(fixed, select=[code], unsafe_fixes=True)
     assert again == fixed, "a second run must change nothing"
 
 
@@ -461,7 +461,7 @@ UNFIXABLE += UNFIXABLE_EXTRA
 @pytest.mark.parametrize(("code", "source"), [(c, s) for c, _, s in UNFIXABLE],
                          ids=[f"{c}-{n}" for c, n, _ in UNFIXABLE])
 def test_unsafe_shapes_are_reported_but_left_alone(code: str, source: str) -> None:
-    fixed, remaining = fix_source(source, select=[code])
+    fixed, remaining = fix_source(source, select=[code], unsafe_fixes=True)
     assert fixed == source
     findings = [f for f in remaining if f.code == code]
     assert findings
@@ -472,6 +472,6 @@ def test_unsafe_shapes_are_reported_but_left_alone(code: str, source: str) -> No
 def test_fix_is_a_no_op_on_clean_code(code: str) -> None:
     rule = get_rule(code)
     clean = rule.docs.use_instead
-    fixed, remaining = fix_source(clean, select=[code])
+    fixed, remaining = fix_source(clean, select=[code], unsafe_fixes=True)
     assert fixed == clean
     assert not [f for f in remaining if f.code == code]

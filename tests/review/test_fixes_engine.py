@@ -58,29 +58,29 @@ def sync_job() -> None:
 
 
 def test_fix_is_targeted_format_preserving_and_respects_noqa() -> None:
-    fixed, remaining = fix_source(BEFORE, select=["PF702"])
+    fixed, remaining = fix_source(BEFORE, select=["PF702"], unsafe_fixes=True)
     assert fixed == AFTER
     assert remaining == []
 
 
 def test_fix_is_idempotent() -> None:
-    once, _ = fix_source(BEFORE, select=["PF702"])
-    twice, _ = fix_source(once, select=["PF702"])
+    once, _ = fix_source(BEFORE, select=["PF702"], unsafe_fixes=True)
+    twice, _ = fix_source(once, select=["PF702"], unsafe_fixes=True)
     assert twice == once
 
 
 def test_no_op_when_nothing_is_fixable() -> None:
     clean = "import asyncio\n\n\nasync def f() -> None:\n    await asyncio.sleep(1)\n"
-    assert fix_source(clean, select=["PF702"]) == (clean, [])
+    assert fix_source(clean, select=["PF702"], unsafe_fixes=True) == (clean, [])
     value = "import time\n\n\nasync def f() -> None:\n    x = time.sleep(1)\n"
-    fixed, remaining = fix_source(value, select=["PF702"])
+    fixed, remaining = fix_source(value, select=["PF702"], unsafe_fixes=True)
     assert fixed == value
     assert [(f.code, f.fixable) for f in remaining] == [("PF702", False)]
 
 
 def test_unused_import_is_removed_and_alias_calls_fixed() -> None:
     source = "from time import sleep as nap\n\n\nasync def f() -> None:\n    nap(1)\n"
-    fixed, remaining = fix_source(source, select=["PF702"])
+    fixed, remaining = fix_source(source, select=["PF702"], unsafe_fixes=True)
     assert remaining == []
     assert "nap" not in fixed
     assert "await asyncio.sleep(1)" in fixed
@@ -158,7 +158,8 @@ def test_unsafe_fixes_are_not_applied() -> None:
     rule = _rule("PF984", _flag("step1"), f"{__name__}:RenameOneStep", applicability="unsafe")
     result = fix_loop("app/x.py", "step1()\n", [rule])
     assert result.source == "step1()\n"
-    assert [f.fixable for f in result.remaining] == [False]
+    assert [(f.fixable, f.fix_applicability) for f in result.remaining] == [(True, "unsafe")]
+    assert fix_loop("app/x.py", "step1()\n", [rule], unsafe_fixes=True).source == "step2()\n"
 
 
 def test_a_missing_fix_class_is_a_clear_error() -> None:
@@ -178,7 +179,9 @@ def test_fix_writes_files_keeping_crlf_and_encoding(tmp_path: Path) -> None:
     )
     target.write_bytes(original.encode("latin-1"))
     target.chmod(0o754)
-    report = review_paths([target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, fix=True)
+    report = review_paths(
+        [target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, fix=True, unsafe_fixes=True
+    )
     assert (report.fixed, report.findings, report.errors) == (1, [], [])
     written = target.read_bytes()
     assert target.stat().st_mode & 0o777 == 0o754
@@ -190,7 +193,9 @@ def test_fix_writes_files_keeping_crlf_and_encoding(tmp_path: Path) -> None:
 def test_diff_shows_changes_without_writing(tmp_path: Path) -> None:
     target = tmp_path / "app.py"
     target.write_text(BEFORE, encoding="utf-8")
-    report = review_paths([target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, diff=True)
+    report = review_paths(
+        [target], config=Config(root=tmp_path), select=["PF702"], cache=False, jobs=1, diff=True, unsafe_fixes=True
+    )
     assert target.read_text(encoding="utf-8") == BEFORE
     (changed,) = report.changed
     diff = report.diffs[changed]

@@ -132,3 +132,64 @@ def test_every_format_renders_an_empty_report() -> None:
     assert render(Report(files_checked=3), "text") == "All checks passed! (3 files checked)\n"
     with pytest.raises(ValueError, match="unknown format 'xml'"):
         render(Report(), "xml")
+
+
+FIXES = '''\
+import time
+
+from pydantic import BaseModel, Field
+
+
+class Order(BaseModel):
+    tags: list[str] = Field(default_factory=list, min_items=1)
+
+
+async def pause() -> None:
+    time.sleep(1)
+'''
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["default", "unsafe-fixes"])
+def test_every_format_shows_fix_applicability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unsafe: bool) -> None:
+    """PF604's min_items rename is safe, PF702's sleep rewrite unsafe: each format tells them apart."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "jobs.py").write_text(FIXES, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    report = review_paths([Path("app")], config=Config(root=tmp_path), select=["PF604", "PF702"], cache=False,
+                          jobs=1, unsafe_fixes=unsafe)
+    assert [(f.code, f.fix_applicability) for f in report.findings] == [("PF604", "safe"), ("PF702", "unsafe")]
+
+    text = render(report, "text").splitlines()
+    assert " PF604 [*] " in text[0]
+    assert (" PF702 [*] " in text[1]) is unsafe
+    if unsafe:
+        assert text[-1].endswith("(2 fixable with `production-fastapi review --fix --unsafe-fixes`).")
+    else:
+        assert text[-1].endswith(
+            "(1 fixable with `production-fastapi review --fix`). "
+            "1 hidden fix can be enabled with the `--unsafe-fixes` option."
+        )
+
+    data = json.loads(render(report, "json"))
+    fixes = {f["code"]: f["fix"] for f in data["findings"]}
+    assert fixes["PF604"] == {"applicability": "safe", "title": "Rename to the Pydantic v2 argument", "applies": True}
+    assert fixes["PF702"]["applicability"] == "unsafe"
+    assert fixes["PF702"]["applies"] is unsafe
+    assert data["summary"]["hidden_unsafe_fixes"] == (0 if unsafe else 1)
+
+    sarif = json.loads(render(report, "sarif"))
+    results = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}
+    assert results["PF604"]["properties"]["fix"]["applicability"] == "safe"
+    assert results["PF702"]["properties"]["fix"]["applicability"] == "unsafe"
+    assert "unsafe fix" in results["PF702"]["message"]["text"]
+    jsonschema.validate(sarif, SCHEMA)
+
+    markdown = render(report, "markdown")
+    assert "(safe fix) |" in markdown
+    assert "(unsafe fix) |" in markdown
+    assert ("unsafe fix hidden" in markdown) is not unsafe
+
+    github = render(report, "github").splitlines()
+    assert "(safe fix: Rename to the Pydantic v2 argument)" in github[0]
+    assert "unsafe fix: " in github[1]
+    assert "--unsafe-fixes" in github[1]

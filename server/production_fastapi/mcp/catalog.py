@@ -42,8 +42,14 @@ def _render(rule: Rule) -> str:
     lines += ["", "## What it does", docs.what_it_does.strip(), "", "## Why is this bad?", docs.why.strip()]
     lines += ["", "## Example", _fence(docs.example, docs.example_filename)]
     lines += ["", "## Use instead", _fence(docs.use_instead, docs.example_filename)]
+    if rule.versions:
+        lines.append(f"Applies when the project may use {rule.versions}.")
     if rule.fix_title:
-        lines += ["", "## Fix", rule.fix_title]
+        applicability = {
+            "safe": " (automatic and safe: `review --fix` applies it)",
+            "unsafe": " (automatic but unsafe: it may change behaviour; `--unsafe-fixes`, after a human says yes)",
+        }.get(rule.fix_applicability or "", "")
+        lines += ["", "## Fix", rule.fix_title + applicability]
     if docs.fix_safety.strip():
         lines += ["", "## Fix safety", docs.fix_safety.strip()]
     return "\n".join(lines) + "\n"

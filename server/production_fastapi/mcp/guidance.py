@@ -15,7 +15,8 @@ production-fastapi: production rules for FastAPI / Starlette / Uvicorn services 
 Use these tools whenever a FastAPI service is written, reviewed or made production-ready (logging, request IDs,
 health checks, error responses, middleware, CORS, timeouts, graceful shutdown, rate limits, Docker/gunicorn):
 - review_file(path or source): check one file against the rules; each finding names the fix, the SKILL.md section
-  and the template that shows the right pattern. Run it on code you just wrote before presenting it.
+  and the template that shows the right pattern. Run it on code you just wrote before presenting it. A fix marked
+  safe keeps behaviour (`review --fix` applies it); an unsafe one may change behaviour: ask the user first.
 - review_project(path): the same for a whole folder, including project-wide checks (missing liveness/readiness
   probes, missing problem+json handlers).
 - list_templates / get_template(name): copy-ready, tested modules (settings, logging_config, middleware,

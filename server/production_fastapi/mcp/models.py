@@ -45,7 +45,12 @@ class ReviewFinding(BaseModel):
     end_line: int
     end_column: int
     fix: str | None = Field(description="What to do about it")
-    fixable: bool = Field(description="True when `production-fastapi review --fix` can apply the fix")
+    fixable: bool = Field(description="True when `production-fastapi review` has an automatic fix for it")
+    fix_applicability: Literal["safe", "unsafe"] | None = Field(
+        default=None,
+        description="safe: `review --fix` applies it and behaviour stays the same; unsafe: it may change "
+        "behaviour, is applied only with `--fix --unsafe-fixes`, and needs a human's yes first",
+    )
     skill_section: str | None = Field(description="SKILL.md section that explains the rule")
     template: str | None = Field(description="Template (get_template name) that implements the right pattern")
     rule_uri: str | None = Field(description="Resource with the rule's reasoning and a corrected example")

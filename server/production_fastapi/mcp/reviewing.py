@@ -49,7 +49,7 @@ def _config_for(policy: PathPolicy, start: Path) -> Config:
     import tomllib
 
     from production_fastapi.review import Config, ConfigError
-    from production_fastapi.review.config import TABLE, config_from_table
+    from production_fastapi.review.config import TABLE, config_from_table, with_targets
 
     for folder in (start, *start.parents):
         if not any(folder.is_relative_to(allowed) for allowed in policy.allowed):
@@ -70,14 +70,14 @@ def _config_for(policy: PathPolicy, start: Path) -> Config:
                 continue
             if not isinstance(table, dict):
                 raise ConfigError(f"[tool.{TABLE}] must be a table")
-            return config_from_table(table, folder, candidate)
+            return with_targets(config_from_table(table, folder, candidate))
         except (ConfigError, tomllib.TOMLDecodeError) as exc:
             shown = policy.display(candidate)
             raise ToolError(f"{shown} has an unusable [tool.{TABLE}] table: {str(exc).splitlines()[0]}.") from None
     # No table: the defaults, rooted at the allowed directory holding ``start`` (the project, as the client sees it),
     # so a file is named app/main.py or tests/test_api.py rather than by its bare name.
     home = next((allowed for allowed in policy.allowed if start.is_relative_to(allowed)), start)
-    return Config(root=home)
+    return with_targets(Config(root=home))
 
 
 def _finding(finding: Finding, path: str) -> ReviewFinding:
@@ -99,6 +99,7 @@ def _finding(finding: Finding, path: str) -> ReviewFinding:
         end_column=finding.end_column,
         fix=finding.fix_title or (rule.fix_title if rule is not None else None),
         fixable=finding.fixable,
+        fix_applicability=finding.fix_applicability if finding.fixable else None,  # type: ignore[arg-type]
         skill_section=(rule.skill_section or None) if rule is not None else None,
         template=(rule.template or None) if rule is not None else None,
         rule_uri=rule_uri(rule.code) if rule is not None else None,
@@ -146,6 +147,7 @@ def review_text(result: ReviewResult) -> str:
             note
             for note in (
                 f"fix: {f.fix}" if f.fix else "",
+                f"{f.fix_applicability} fix" if f.fix_applicability else "",
                 f"SKILL.md: {f.skill_section}" if f.skill_section else "",
                 f"template: {f.template}" if f.template else "",
             )
@@ -154,6 +156,8 @@ def review_text(result: ReviewResult) -> str:
         suffix = f" ({'; '.join(notes)})" if notes else ""
         lines.append(f"{f.path}:{f.line}:{f.column}: {f.code} [{f.severity}] {f.message}{suffix}")
     lines.extend(f"not reviewed: {error}" for error in result.errors)
+    if any(f.fix_applicability == "unsafe" for f in result.findings):
+        lines.append("Unsafe fixes may change behaviour: apply them only after a human says yes.")
     lines.append(result.summary)
     if result.findings:
         lines.append(f"Why each rule matters, with a corrected example: {RULES_URI}/<code>.")

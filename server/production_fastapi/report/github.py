@@ -30,7 +30,7 @@ def render_github(report: Report) -> str:
                 f"title={_escape_property(f'{f.code} ({f.name})')}",
             ]
         )
-        message = f.message + (f" (fix: {f.fix_title})" if f.fix_title else "")
+        message = f.message + (f" ({f.fix_note()})" if f.fixable else "")
         lines.append(f"::{_LEVELS[f.severity]} {properties}::{_escape_data(message)}")
     for error in report.errors:
         lines.append(f"::error title=production-fastapi::{_escape_data(error)}")

@@ -16,6 +16,15 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     findings: list[dict[str, Any]] = []
     for finding in report.findings:
         item = finding.to_dict()
+        item["fix"] = (
+            {
+                "applicability": finding.fix_applicability,
+                "title": finding.fix_title,
+                "applies": finding.fix_applies(report.unsafe_fixes),
+            }
+            if finding.fixable
+            else None
+        )
         if finding.code != PARSE_ERROR_CODE:
             rule = get_rule(finding.code)
             item["skill_section"] = rule.skill_section
@@ -28,6 +37,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "summary": {
             "findings": len(report.findings),
             "fixable": report.fixable_count,
+            "hidden_unsafe_fixes": report.hidden_fix_count,
+            "unsafe_fixes_enabled": report.unsafe_fixes,
             "fixed": report.fixed,
             "by_severity": {
                 severity: sum(1 for f in report.findings if f.severity == severity)

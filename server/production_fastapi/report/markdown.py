@@ -46,12 +46,16 @@ def render_markdown(report: Report) -> str:
         lines.append(f"No findings in {report.files_checked} checked files.")
     else:
         files = len({f.path for f in report.findings})
-        fixable = f", {report.fixable_count} fixable with `--fix`" if report.fixable_count else ""
+        option = "--fix --unsafe-fixes" if report.unsafe_fixes else "--fix"
+        fixable = f", {report.fixable_count} fixable with `{option}`" if report.fixable_count else ""
+        hidden = report.hidden_fix_count
+        if hidden:
+            fixable += f", {hidden} unsafe fix{'es' if hidden != 1 else ''} hidden (`--unsafe-fixes`)"
         lines.append(f"**{count} findings** in {files} files ({report.files_checked} checked{fixable}).")
         for path, group in groupby(report.findings, key=lambda f: f.path):
             lines += ["", f"### `{path}`", "", "| line | rule | severity | message |", "|---:|---|---|---|"]
             for f in group:
-                marker = " (fixable)" if f.fixable else ""
+                marker = f" ({f.fix_applicability} fix)" if f.fixable else ""
                 lines.append(
                     f"| {f.line}:{f.column} | `{f.code}` {f.name} | {_ICONS[f.severity]} | {_cell(f.message)}{marker} |"
                 )

@@ -123,10 +123,16 @@ def report_to_sarif(report: Report) -> dict[str, Any]:
             "ruleId": finding.code,
             "ruleIndex": index[finding.code],
             "level": _LEVELS[finding.severity],
-            "message": {"text": finding.message + (f" (fix: {finding.fix_title})" if finding.fix_title else "")},
+            "message": {"text": finding.message + (f" ({finding.fix_note()})" if finding.fixable else "")},
             "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
             "partialFingerprints": {_FINGERPRINT: fingerprint},
         }
+        if finding.fixable:
+            # SARIF's own `fixes` need the replacement text; the applicability is what consumers must know.
+            result["properties"] = {
+                "fix": {"applicability": finding.fix_applicability, "title": finding.fix_title,
+                        "applies": finding.fix_applies(report.unsafe_fixes)}
+            }
         results.append(result)
     invocation: dict[str, Any] = {"executionSuccessful": not report.errors}
     if report.errors:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from production_fastapi.review.findings import Finding, Report
 
-__all__ = ["format_finding", "render_text", "summary"]
+__all__ = ["format_finding", "hidden_fixes", "render_text", "summary"]
 
 
-def format_finding(finding: Finding) -> str:
-    marker = " [*]" if finding.fixable else ""
+def format_finding(finding: Finding, unsafe_fixes: bool = False) -> str:
+    """``[*]`` marks a fix this run's mode applies: safe ones, and unsafe ones under ``--unsafe-fixes`` (as ruff)."""
+    marker = " [*]" if finding.fix_applies(unsafe_fixes) else ""
     return f"{finding.path}:{finding.line}:{finding.column}: {finding.code}{marker} {finding.message}"
 
 
@@ -20,15 +21,26 @@ def summary(report: Report) -> str:
     """One line: what was found, what ``--fix`` did or could do."""
     count = len(report.findings)
     if report.fixed:
-        return f"Found {_plural(count + report.fixed, 'finding')} ({report.fixed} fixed, {count} remaining)."
+        fixed = f"Found {_plural(count + report.fixed, 'finding')} ({report.fixed} fixed, {count} remaining)."
+        return fixed + hidden_fixes(report)
     if not count:
         return f"All checks passed! ({_plural(report.files_checked, 'file')} checked)"
     fixable = report.fixable_count
-    hint = f" ({fixable} fixable with `production-fastapi review --fix`)" if fixable else ""
-    return f"Found {_plural(count, 'finding')} in {_plural(len({f.path for f in report.findings}), 'file')}{hint}."
+    option = "--fix --unsafe-fixes" if report.unsafe_fixes else "--fix"
+    hint = f" ({fixable} fixable with `production-fastapi review {option}`)" if fixable else ""
+    found = f"Found {_plural(count, 'finding')} in {_plural(len({f.path for f in report.findings}), 'file')}{hint}."
+    return found + hidden_fixes(report)
+
+
+def hidden_fixes(report: Report) -> str:
+    """Ruff's hint: how many unsafe fixes the run left out (empty when none)."""
+    hidden = report.hidden_fix_count
+    if not hidden:
+        return ""
+    return f" {hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with the `--unsafe-fixes` option."
 
 
 def render_text(report: Report) -> str:
-    lines = [format_finding(finding) for finding in report.findings]
+    lines = [format_finding(finding, report.unsafe_fixes) for finding in report.findings]
     lines.append(summary(report))
     return "\n".join(lines) + "\n"

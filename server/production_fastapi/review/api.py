@@ -56,12 +56,15 @@ def review_source(
     rules = rules_for(cfg, Path(filename))
     all_globs = tuple(glob for rule in all_rules() for glob in rule.files)
     if classify(Path(filename), all_globs, explicit=True) == "text":
-        return check_text(filename, source, rules).findings
-    outcome, ctx = check_python(filename, source, rules, module_name_for(PurePosixPath(filename).as_posix()))
+        return check_text(filename, source, rules, cfg.targets).findings
+    module = module_name_for(PurePosixPath(filename).as_posix())
+    outcome, ctx = check_python(filename, source, rules, module, targets=cfg.targets)
     findings = outcome.findings
     if ctx is not None and project_rules:
         codes = frozenset(r.code for r in rules)
-        findings += check_project([ctx], rules, complete=False, allowed={filename: codes}).findings
+        findings += check_project(
+            [ctx], rules, complete=False, allowed={filename: codes}, targets=cfg.targets
+        ).findings
     if outcome.internal_errors:
         raise RuntimeError("; ".join(outcome.internal_errors))
     return sorted(findings, key=Finding.sort_key)
@@ -74,11 +77,14 @@ def fix_source(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
     config: Config | None = None,
+    unsafe_fixes: bool = False,
 ) -> tuple[str, list[Finding]]:
-    """Apply every safe fix (to a fixed point) and return the new source with the findings that remain."""
+    """Apply every safe fix (and the unsafe ones with ``unsafe_fixes``), to a fixed point; return the new source
+    with the findings that remain. ``config.targets`` are the library versions the code targets."""
     cfg = _source_config(config, select, ignore)
     rules = rules_for(cfg, Path(filename))
-    result = fix_loop(filename, source, rules, module_name_for(PurePosixPath(filename).as_posix()))
+    module = module_name_for(PurePosixPath(filename).as_posix())
+    result = fix_loop(filename, source, rules, module, targets=cfg.targets, unsafe_fixes=unsafe_fixes)
     return result.source, result.remaining
 
 
@@ -90,6 +96,7 @@ def review_paths(
     config: Config | None = None,
     fix: bool = False,
     diff: bool = False,
+    unsafe_fixes: bool = False,
     cache: bool = True,
     cache_dir: Path | None = None,
     jobs: int | None = None,
@@ -97,8 +104,9 @@ def review_paths(
     """Review files and directories (Python files and the deployment files text rules read).
 
     Configuration comes from the nearest ``[tool.production-fastapi]`` upward of each path unless ``config`` is
-    given; ``select``/``ignore`` override it. ``fix`` rewrites files with the safe fixes; ``diff`` computes the same
-    changes into ``Report.diffs`` without writing. ``jobs`` caps worker processes (1 runs everything in process).
+    given; ``select``/``ignore`` override it. ``fix`` rewrites files with the safe fixes (and the unsafe ones with
+    ``unsafe_fixes``, which also makes the report count them as fixable); ``diff`` computes the same changes into
+    ``Report.diffs`` without writing. ``jobs`` caps worker processes (1 runs everything in process).
     """
     from production_fastapi.review.runner import Runner
 
@@ -110,4 +118,4 @@ def review_paths(
         cache_dir=cache_dir,
         jobs=jobs,
     )
-    return runner.run([Path(p) for p in paths], fix=fix, diff=diff)
+    return runner.run([Path(p) for p in paths], fix=fix, diff=diff, unsafe_fixes=unsafe_fixes)

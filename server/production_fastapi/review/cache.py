@@ -26,7 +26,7 @@ from production_fastapi.rules.base import Rule
 __all__ = ["CACHE_DIR_NAME", "Cache", "content_key"]
 
 CACHE_DIR_NAME = ".production-fastapi-cache"
-_FORMAT = 1
+_FORMAT = 2
 #: Above this many entries, those not used by the latest run are dropped when saving.
 _MAX_ENTRIES = 50_000
 _FIELDS = (
@@ -41,18 +41,22 @@ _FIELDS = (
     "message",
     "fixable",
     "fix_title",
+    "fix_applicability",
 )
 
 
-def content_key(path: str, data: bytes, rules: Iterable[Rule]) -> str:
+def content_key(path: str, data: bytes, rules: Iterable[Rule], targets: Iterable[tuple[str, str]] = ()) -> str:
     """What a file's findings depend on besides the rule set and config: its path (findings carry it, per-file
-    ignores and relative imports depend on it), its bytes, and which rules apply to it."""
+    ignores and relative imports depend on it), its bytes, which rules apply to it, and the library versions its
+    project declares (two projects under one configuration root may declare different ones)."""
     digest = hashlib.blake2b(digest_size=20)
     digest.update(path.encode("utf-8", "surrogatepass"))
     digest.update(b"\0")
     digest.update(data)
     digest.update(b"\0")
     digest.update(",".join(rule.code for rule in rules).encode())
+    digest.update(b"\0")
+    digest.update(";".join(f"{name}{spec}" for name, spec in targets).encode())
     return digest.hexdigest()
 
 

@@ -38,6 +38,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ignore", type=_codes, action="extend", help="skip these rules (added to the config's)")
     parser.add_argument("--extend-select", type=_codes, action="extend", help="add rules to the selection")
     parser.add_argument("--fix", action="store_true", help="apply the safe fixes to the files")
+    parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="also apply (with --fix/--diff) and show as fixable the unsafe fixes, which may change behaviour",
+    )
     parser.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change nothing")
     parser.add_argument("--no-cache", action="store_true", help="check every file, ignoring and not writing the cache")
     parser.add_argument(
@@ -58,8 +63,15 @@ def _stdin_report(args: argparse.Namespace, config: Config | None) -> Report:
         raise CommandError("--fix and --diff work on files, not on stdin")
     filename = args.stdin_filename or "stdin.py"
     source = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    if config is None:
+        # An editor pipes a file of the project it has open: judge it against the versions that project declares.
+        from production_fastapi.review.config import Config, find_config, with_targets
+
+        folder = Path(filename).parent
+        project = with_targets(find_config(folder if folder.is_dir() else Path(".")))
+        config = Config(root=Path.cwd(), targets=project.targets)
     findings = review_source(source, filename, select=args.select, ignore=args.ignore, config=config)
-    return Report(findings=findings, files_checked=1)
+    return Report(findings=findings, files_checked=1, unsafe_fixes=args.unsafe_fixes)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
                 config=config,
                 fix=args.fix,
                 diff=args.diff,
+                unsafe_fixes=args.unsafe_fixes,
                 cache=not args.no_cache,
                 cache_dir=args.cache_dir,
                 jobs=args.jobs,

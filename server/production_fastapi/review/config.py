@@ -33,6 +33,10 @@ from typing import Any, cast
 
 from production_fastapi.rules.base import SEVERITIES, Severity
 
+#: ``((library, specifier), ...)``: see :mod:`production_fastapi.review.targets` (which imports ``packaging``, so it
+#: is imported only when versions are judged).
+Targets = tuple[tuple[str, str], ...]
+
 __all__ = [
     "DEFAULT_EXCLUDE",
     "DEFAULT_MAX_FILE_SIZE",
@@ -41,6 +45,7 @@ __all__ = [
     "find_config",
     "load_config",
     "parse_selectors",
+    "with_targets",
 ]
 
 TABLE = "production-fastapi"
@@ -128,6 +133,8 @@ class Config:
     #: The project the files belong to when it differs from ``root`` (a service with its own pyproject.toml inside
     #: a monorepo configured at the top): project rules and module names work per project.
     project: Path | None = None
+    #: The library versions the project declares (``review.dependencies``); empty means "assume current releases".
+    targets: Targets = ()
     _selected_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def with_overrides(
@@ -206,6 +213,7 @@ class Config:
             "extend_select": self.extend_select,
             "per_file_ignores": self.per_file_ignores,
             "max_file_size": self.max_file_size,
+            "targets": self.targets,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -372,6 +380,19 @@ def find_config(start: Path, fallback_root: Path | None = None, *, marks: Direct
         if marker_root is None and marked:
             marker_root = candidate
     return Config(root=marker_root or (fallback_root.resolve() if fallback_root else directory))
+
+
+def with_targets(config: Config, memo: dict[Path, Targets] | None = None) -> Config:
+    """``config`` with the library versions its project declares (read once per project root with ``memo``)."""
+    from production_fastapi.review.dependencies import declared_targets
+
+    root = config.project_root
+    if memo is None:
+        return replace(config, targets=declared_targets(root))
+    targets = memo.get(root)
+    if targets is None:
+        targets = memo[root] = declared_targets(root)
+    return replace(config, targets=targets)
 
 
 def _directory_marks(directory: Path) -> tuple[bool, bool]:

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 from production_fastapi.review.findings import PARSE_ERROR_CODE, PARSE_ERROR_NAME, Finding
 from production_fastapi.review.noqa import parse_suppressions
+from production_fastapi.review.targets import Targets, coverage
 from production_fastapi.rules import all_rules
 from production_fastapi.rules.base import Rule, Violation
 from production_fastapi.rules.context import FileContext, ProjectContext, TextContext
+from production_fastapi.rules.guards import GUARD_HINT, Guards, library_family, version_guards
 
 __all__ = [
     "FileOutcome",
@@ -108,7 +110,40 @@ def parse_python(path: str, source: str, data: bytes | None = None) -> ast.Modul
         return parse_error(path, f"cannot parse: {reason}")
 
 
-def _to_finding(rule: Rule, violation: Violation, path: str) -> Finding:
+class _Versions:
+    """Judges each violation against the project's declared versions and the file's version guards."""
+
+    def __init__(self, targets: Targets) -> None:
+        self.targets = targets
+        self._guards: dict[int, Guards] = {}
+
+    def _file_guards(self, ctx: FileContext | None) -> Guards:
+        if ctx is None:
+            return {}
+        found = self._guards.get(id(ctx))
+        if found is None:
+            found = self._guards[id(ctx)] = version_guards(ctx) if GUARD_HINT.search(ctx.source) else {}
+        return found
+
+    def finding(self, rule: Rule, violation: Violation, path: str, ctx: FileContext | None) -> Finding | None:
+        """The finding to report, or None when the versions or a guard rule it out."""
+        condition = rule.version_condition
+        if condition is None:
+            return _to_finding(rule, violation, path)
+        scope = coverage(self.targets, condition)
+        if scope == "off" or (scope == "compat" and not violation.breaking):
+            return None
+        ranges = self._file_guards(ctx).get(library_family(condition.library), [])
+        if any(first <= violation.line <= last for first, last in ranges):
+            return None
+        # Compatibility code keeps the old spelling on purpose: a rewrite to the new API breaks the old versions.
+        return _to_finding(rule, violation, path, fix_allowed=scope == "full" and not ranges)
+
+
+def _to_finding(rule: Rule, violation: Violation, path: str, *, fix_allowed: bool = True) -> Finding:
+    applicability: str | None = None
+    if rule.fix is not None and violation.fixable and fix_allowed:
+        applicability = "unsafe" if rule.fix_applicability == "unsafe" or violation.unsafe_fix else "safe"
     return Finding(
         path=violation.path or path,
         line=violation.line,
@@ -119,8 +154,9 @@ def _to_finding(rule: Rule, violation: Violation, path: str) -> Finding:
         name=rule.name,
         severity=rule.severity,
         message=violation.message or rule.message,
-        fixable=rule.safe_fix and violation.fixable,
+        fixable=applicability is not None,
         fix_title=rule.fix_title,
+        fix_applicability=applicability,
     )
 
 
@@ -133,11 +169,18 @@ def _run(rule: Rule, target: object, path: str, outcome: FileOutcome) -> list[Vi
 
 
 def check_python(
-    path: str, source: str, rules: Sequence[Rule], module: str | None = None, data: bytes | None = None
+    path: str,
+    source: str,
+    rules: Sequence[Rule],
+    module: str | None = None,
+    data: bytes | None = None,
+    *,
+    targets: Targets = (),
 ) -> tuple[FileOutcome, FileContext | None]:
     """Run the file rules on one Python source; returns the outcome and the context (None when unparsable).
 
-    ``data`` is the source's raw bytes, when known (faster to parse, see :func:`parse_python`)."""
+    ``data`` is the source's raw bytes, when known (faster to parse, see :func:`parse_python`); ``targets`` the
+    library versions the project declares (rules conditioned on versions are judged against them)."""
     outcome = FileOutcome()
     tree = parse_python(path, source, data)
     if isinstance(tree, Finding):
@@ -148,27 +191,37 @@ def check_python(
     modules = ctx.modules
     outcome.modules = tuple(sorted(modules))
     suppressions = parse_suppressions(source)
+    versions = _Versions(targets)
     for rule in rules:
         if rule.kind != "file" or (rule.requires and modules.isdisjoint(rule.requires)):
             continue
+        if coverage(targets, rule.version_condition) == "off":
+            continue
         for violation in _run(rule, ctx, path, outcome):
             if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
-                outcome.findings.append(_to_finding(rule, violation, path))
+                finding = versions.finding(rule, violation, path, ctx)
+                if finding is not None:
+                    outcome.findings.append(finding)
     outcome.findings.sort(key=Finding.sort_key)
     return outcome, ctx
 
 
-def check_text(path: str, text: str, rules: Sequence[Rule]) -> FileOutcome:
+def check_text(path: str, text: str, rules: Sequence[Rule], targets: Targets = ()) -> FileOutcome:
     """Run the text rules whose globs match this file's name."""
     outcome = FileOutcome(parsed=True)
     ctx = TextContext(path, text)
     suppressions = parse_suppressions(text)
+    versions = _Versions(targets)
     for rule in rules:
         if rule.kind != "text" or not any(fnmatch.fnmatchcase(ctx.name, glob) for glob in rule.files):
             continue
+        if coverage(targets, rule.version_condition) == "off":
+            continue
         for violation in _run(rule, ctx, path, outcome):
             if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
-                outcome.findings.append(_to_finding(rule, violation, path))
+                finding = versions.finding(rule, violation, path, None)
+                if finding is not None:
+                    outcome.findings.append(finding)
     outcome.findings.sort(key=Finding.sort_key)
     return outcome
 
@@ -179,6 +232,7 @@ def check_project(
     *,
     complete: bool = True,
     allowed: dict[str, frozenset[str]] | None = None,
+    targets: Targets = (),
 ) -> FileOutcome:
     """Run project rules over the files they gate on; findings land in the files they point at.
 
@@ -187,15 +241,17 @@ def check_project(
     """
     outcome = FileOutcome(parsed=True)
     suppressions = {ctx.path: parse_suppressions(ctx.source) for ctx in contexts}
+    by_path = {ctx.path: ctx for ctx in contexts}
+    versions = _Versions(targets)
     # Rules gating on the same modules share one ProjectContext, so the app graph is built once for them.
     projects: dict[frozenset[str], ProjectContext | None] = {}
     for rule in rules:
-        if rule.kind != "project":
+        if rule.kind != "project" or coverage(targets, rule.version_condition) == "off":
             continue
         gate = frozenset(rule.requires)
         if gate not in projects:
             seen = [c for c in contexts if not gate or not c.modules.isdisjoint(gate)]
-            projects[gate] = ProjectContext(seen, complete=complete) if seen else None
+            projects[gate] = ProjectContext(seen, complete=complete, targets=targets) if seen else None
         project = projects[gate]
         if project is None:
             continue
@@ -206,7 +262,9 @@ def check_project(
             file_suppressions = suppressions.get(path)
             if file_suppressions and file_suppressions.suppresses(rule.code, violation.line, violation.end_line):
                 continue
-            outcome.findings.append(_to_finding(rule, violation, path))
+            finding = versions.finding(rule, violation, path, by_path.get(path))
+            if finding is not None:
+                outcome.findings.append(finding)
     outcome.findings.sort(key=Finding.sort_key)
     return outcome
 

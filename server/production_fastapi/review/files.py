@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from production_fastapi.review.config import DEFAULT_EXCLUDE, Config, DirectoryMarks, find_config
+from production_fastapi.review.config import DEFAULT_EXCLUDE, Config, DirectoryMarks, find_config, with_targets
+from production_fastapi.review.targets import Targets
 
 __all__ = ["ConfigLookup", "Discovered", "FileKind", "GitIgnore", "classify", "discover"]
 
@@ -168,11 +169,13 @@ class ConfigLookup:
     """
 
     def __init__(self, override: Config | None = None, *, transform: Callable[[Config], Config] | None = None) -> None:
-        self._override = override
+        self._override = override if override is None else with_targets(override)
         self._transform = transform
         self._by_dir: dict[Path, Config] = {}
         self._by_parent: dict[tuple[Path, Path | None], Config] = {}
         self._marks: DirectoryMarks = {}
+        #: The declared library versions of each project root, read once per run.
+        self._targets: dict[Path, Targets] = {}
 
     def for_file(self, path: Path, origin: Path | None = None) -> Config:
         """:meth:`__call__` for a path known to be a file: remembered per (parent directory, origin) as spelled,
@@ -193,6 +196,7 @@ class ConfigLookup:
         if config is None:
             fallback = origin if origin is not None else directory
             config = find_config(directory, fallback if fallback.is_dir() else fallback.parent, marks=self._marks)
+            config = with_targets(config, self._targets)
             if self._transform is not None:
                 config = self._transform(config)
             self._by_dir[directory] = config

@@ -48,6 +48,8 @@ class Task:
     max_file_size: int
     module: str | None
     check: bool = True
+    #: The library versions the file's project declares (``review.targets``).
+    targets: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +113,11 @@ def check_task(task: Task) -> tuple[FileOutcome, FileContext | None]:
         text = decode_text(task.data, task.max_file_size)
         if isinstance(text, Unreadable):
             return FileOutcome([parse_error(task.path, text.message, text.line, text.column)]), None
-        return check_text(task.path, text, rules), None
+        return check_text(task.path, text, rules, task.targets), None
     source = decode_python(task.data, task.max_file_size)
     if isinstance(source, Unreadable):
         return FileOutcome([parse_error(task.path, source.message, source.line, source.column)]), None
-    return check_python(task.path, source, rules, task.module, task.data)
+    return check_python(task.path, source, rules, task.module, task.data, targets=task.targets)
 
 
 def run_job(job: Job) -> JobResult:
@@ -151,7 +153,8 @@ def _run_job(job: Job) -> JobResult:
     if not project_rules:
         return JobResult(outcomes)
     allowed = {task.path: frozenset(task.codes) for task in job.tasks}
-    result = JobResult(outcomes, check_project(contexts, project_rules, allowed=allowed))
+    targets = job.tasks[0].targets if job.tasks else ()
+    result = JobResult(outcomes, check_project(contexts, project_rules, allowed=allowed, targets=targets))
     if _worker.parks:
         _worker.parked.extend(contexts)
     return result

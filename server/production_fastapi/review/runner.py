@@ -82,8 +82,10 @@ class Runner:
 
     # --- the run -----------------------------------------------------------------------------------------------
 
-    def run(self, paths: Sequence[Path], *, fix: bool = False, diff: bool = False) -> Report:
-        report = Report()
+    def run(
+        self, paths: Sequence[Path], *, fix: bool = False, diff: bool = False, unsafe_fixes: bool = False
+    ) -> Report:
+        report = Report(unsafe_fixes=unsafe_fixes)
         text_globs = tuple(dict.fromkeys(glob for rule in all_rules() for glob in rule.files))
         discovered, report.errors = discover(paths, self._configs, text_globs)
         files: list[_File] = []
@@ -139,7 +141,7 @@ class Runner:
                 continue
             cache = caches.get(file.config.root)
             if cache is not None:
-                file.key = content_key(file.display, file.data, file.rules)
+                file.key = content_key(file.display, file.data, file.rules, file.config.targets)
                 file.outcome = cache.get(file.key)
             if file.outcome is None:
                 pending.append(file)
@@ -154,6 +156,7 @@ class Runner:
             max_file_size=file.config.max_file_size,
             module=self._module_of(file),
             check=check,
+            targets=file.config.targets,
         )
 
     def _check(
@@ -242,14 +245,17 @@ class Runner:
         return module_name_for(relative) if relative is not None else None
 
     def _fix(self, files: Sequence[_File], report: Report, *, write: bool) -> None:
-        fixable_paths = {f.path for f in report.findings if f.fixable}
+        fixable_paths = {f.path for f in report.findings if f.fix_applies(report.unsafe_fixes)}
         for file in files:
             if file.display not in fixable_paths or file.item.kind != "python" or file.data is None:
                 continue
             source = decode_python(file.data, file.config.max_file_size)
             if isinstance(source, Unreadable):
                 continue
-            result = fix_loop(file.display, source, file.rules, self._module_of(file))
+            result = fix_loop(
+                file.display, source, file.rules, self._module_of(file),
+                targets=file.config.targets, unsafe_fixes=report.unsafe_fixes,
+            )
             report.errors.extend(result.errors)
             if result.source == source:
                 continue

@@ -24,6 +24,7 @@ _BLOCKING_SLEEPS = ("time.sleep",)
     template=None,
     requires=("time",),
     fix="production_fastapi.rules.async_rules_fixes:SleepToAsyncioSleep",
+    fix_applicability="unsafe",
     docs=RuleDocs(
         what_it_does="Flags `time.sleep()` called directly inside an `async def` (a plain `def` nested inside one is "
         "left alone: it may run in a thread).",
@@ -56,9 +57,11 @@ async def submit_job() -> dict[str, str]:
     await asyncio.sleep(0.5)  # back off before polling the queue
     return {"status": "queued"}
 """,
-        fix_safety="Safe: the fix only rewrites a `time.sleep(...)` statement directly in the body of an "
-        "`async def`, into `await asyncio.sleep(...)` with the same argument, and adds `import asyncio`. The pause "
-        "is the same; other requests now run during it. A call used as a value is reported but not rewritten.",
+        fix_safety="Unsafe (applied with `--unsafe-fixes`): it rewrites a `time.sleep(...)` statement directly in "
+        "the body of an `async def` into `await asyncio.sleep(...)` with the same argument and adds `import "
+        "asyncio`. The pause is the same, but other tasks now run during it: code that relied on the blocking "
+        "sleep to keep shared state untouched between two steps behaves differently. A call used as a value is "
+        "reported but not rewritten.",
     ),
 )
 def blocking_sleep(ctx: FileContext) -> Iterator[Violation]:
@@ -694,6 +697,8 @@ AIOREDIS_MODULES = {"aioredis": "redis.asyncio", "aioredis.client": "redis.async
     template="lifespan.py",
     requires=("aioredis",),
     fix="production_fastapi.rules.async_rules_fixes:AioredisToRedisAsyncio",
+    fix_applicability="unsafe",
+    versions="redis>=4.2",
     docs=RuleDocs(
         what_it_does="Flags imports of `aioredis` and its submodules.",
         why="aioredis has had no release since 2021; its code moved into redis-py as `redis.asyncio`. Version 2.0.1 "
@@ -709,7 +714,9 @@ import redis.asyncio as aioredis
 
 cache = aioredis.from_url("redis://cache:6379/0")
 ''',
-        fix_safety="Safe for `import aioredis` (rewritten to `import redis.asyncio as aioredis`, so every use keeps "
+        fix_safety="Unsafe (applied with `--unsafe-fixes`): aioredis 1.x has another API (`create_redis_pool`, "
+        "`execute`), and the fix needs `redis>=4.2` installed. For `import aioredis` "
+        "(rewritten to `import redis.asyncio as aioredis`, so every use keeps "
         "its spelling) and `from aioredis[.client|.exceptions|.connection] import ...`: redis-py's asyncio client "
         "kept aioredis 2's names (`Redis`, `from_url`, `ConnectionPool`, the exceptions). Close clients with "
         "`await client.aclose()` afterwards. `import aioredis.x` forms are only reported.",

@@ -13,13 +13,15 @@ A check yields :class:`Violation` values built with ``ctx.violation(node)`` (or 
 so positions are always 1-based lines and 1-based character columns whatever the file's encoding.
 
 A fix is a libcst transformer class (subclass of :class:`production_fastapi.rules.fixes.FixTransformer`) named by
-``fix="package.module:Class"``; the engine applies it only where the rule reported and only when
-``fix_applicability`` is "safe".
+``fix="package.module:Class"``; the engine applies it only where the rule reported. Every fix declares
+``fix_applicability``: "safe" fixes run with ``--fix``, "unsafe" ones only with ``--unsafe-fixes`` as well.
+A rule whose truth depends on a library's version declares it in ``versions`` (see "Versions and fix safety").
 This module imports nothing heavy: libcst is imported only by the fix machinery, when a fix is applied.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ __all__ = [
     "RuleKind",
     "Severity",
     "TextCheck",
+    "VersionCondition",
     "Violation",
     "file_rule",
     "project_rule",
@@ -110,6 +113,11 @@ class Violation:
     message: str | None = None
     fixable: bool = True
     path: str = ""
+    #: This occurrence fails outright (not merely deprecated) on the versions the rule's ``versions`` names: the
+    #: only kind a compatibility project (one allowing versions on both sides) is told about.
+    breaking: bool = False
+    #: This occurrence's fix changes behaviour although the rule's fix is declared safe (it can only downgrade).
+    unsafe_fix: bool = False
 
 
 FileCheck = Callable[["FileContext"], Iterable[Violation]]
@@ -141,9 +149,10 @@ class Rule:
     requires: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     fix: str | None = None
-    fix_applicability: FixApplicability = "safe"
+    fix_applicability: FixApplicability | None = None
     module: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    versions: str = ""
 
     @property
     def area(self) -> str:
@@ -156,6 +165,43 @@ class Rule:
     @property
     def safe_fix(self) -> bool:
         return self.fix is not None and self.fix_applicability == "safe"
+
+    @property
+    def version_condition(self) -> VersionCondition | None:
+        return _condition(self.versions) if self.versions else None
+
+
+# --- Versions and fix safety --------------------------------------------------------------------------------------
+# ``Rule.versions`` ("pydantic>=2") names the library versions on which a rule's findings hold; the reviewer compares
+# it with the versions the project declares (production_fastapi.review.dependencies) and runs the rule fully, only
+# for ``Violation.breaking`` occurrences (a project allowing versions on both sides), or not at all.
+
+_CLAUSE = r"(?:[<>=!~]=?|===)\s*[0-9][0-9A-Za-z.*+!-]*"
+_VERSIONS = re.compile(rf"\s*([A-Za-z][A-Za-z0-9_.-]*)\s*({_CLAUSE}(?:\s*,\s*{_CLAUSE})*)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class VersionCondition:
+    """``library`` (a distribution name, normalised) and the PEP 440 ``specifier`` its versions must match."""
+
+    library: str
+    specifier: str
+
+    @classmethod
+    def parse(cls, text: str) -> VersionCondition | None:
+        match = _VERSIONS.fullmatch(text)
+        if match is None:
+            return None
+        return cls(re.sub(r"[-_.]+", "-", match[1]).lower(), re.sub(r"\s+", "", match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.library}{self.specifier}"
+
+
+@functools.cache
+def _condition(text: str) -> VersionCondition | None:
+    # Asked per rule and file: parsed once per spelling.
+    return VersionCondition.parse(text)
 
 
 _REGISTRY: dict[str, Rule] = {}
@@ -180,6 +226,10 @@ def _validate(rule: Rule) -> None:
             raise RuleError(f"{where}: docs.{section} is empty")
     if rule.fix is not None and not (rule.fix_title and docs.fix_safety.strip()):
         raise RuleError(f"{where}: a fixable rule needs fix_title and docs.fix_safety")
+    if (rule.fix is None) != (rule.fix_applicability is None):
+        raise RuleError(f"{where}: a fix must declare fix_applicability ('safe' or 'unsafe'), and only a fix may")
+    if rule.versions and VersionCondition.parse(rule.versions) is None:
+        raise RuleError(f"{where}: versions must be a library and a specifier ('pydantic>=2'), got {rule.versions!r}")
     if rule.fix is not None and not _FIX_REF.fullmatch(rule.fix):
         raise RuleError(f"{where}: fix must be 'package.module:Class', got {rule.fix!r}")
     if rule.kind == "text" and not rule.files:
@@ -217,7 +267,8 @@ def file_rule(
     template: str | None = None,
     requires: Iterable[str] = (),
     fix: str | None = None,
-    fix_applicability: FixApplicability = "safe",
+    fix_applicability: FixApplicability | None = None,
+    versions: str = "",
 ) -> Callable[[_F], _F]:
     """Register ``check(ctx: FileContext) -> Iterable[Violation]`` as a rule run once per Python file."""
     return _register(
@@ -233,6 +284,7 @@ def file_rule(
         requires=tuple(requires),
         fix=fix,
         fix_applicability=fix_applicability,
+        versions=versions,
     )
 
 
@@ -247,6 +299,7 @@ def project_rule(
     skill_section: str = "",
     template: str | None = None,
     requires: Iterable[str] = (),
+    versions: str = "",
 ) -> Callable[[_F], _F]:
     """Register ``check(project: ProjectContext) -> Iterable[Violation]`` as a rule run once per project.
 
@@ -265,6 +318,7 @@ def project_rule(
         skill_section=skill_section,
         template=template,
         requires=tuple(requires),
+        versions=versions,
     )
 
 
@@ -279,6 +333,7 @@ def text_rule(
     fix_title: str | None = None,
     skill_section: str = "",
     template: str | None = None,
+    versions: str = "",
 ) -> Callable[[_F], _F]:
     """Register ``check(ctx: TextContext) -> Iterable[Violation]`` for non-Python files matching ``files`` globs."""
     return _register(
@@ -292,6 +347,7 @@ def text_rule(
         skill_section=skill_section,
         template=template,
         files=tuple(files),
+        versions=versions,
     )
 
 

@@ -33,6 +33,7 @@ def _as_dict(code: str) -> dict[str, object]:
         "fix_title": rule.fix_title,
         "fixable": rule.fixable,
         "fix_applicability": rule.fix_applicability if rule.fixable else None,
+        "versions": rule.versions or None,
         "skill_section": rule.skill_section,
         "template": rule.template,
         "what_it_does": docs.what_it_does,
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             width = max((len(rule.name) for rule in rules), default=0)
             for rule in rules:
-                fix = " [*]" if rule.fixable else ""
+                fix = " [*]" if rule.safe_fix else " [unsafe fix]" if rule.fixable else ""
                 print(f"{rule.code}  {rule.name:<{width}}  {rule.severity:<7}  {rule.message}{fix}")
         return EXIT_OK
     try:

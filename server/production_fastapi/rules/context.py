@@ -19,6 +19,7 @@ from production_fastapi.rules.base import Violation
 from production_fastapi.rules.names import ImportMap, fold_identifiers, imported_modules
 
 if TYPE_CHECKING:
+    from production_fastapi.review.targets import Targets
     from production_fastapi.rules.graph import AppGraph
 
 __all__ = ["FileContext", "FunctionNode", "ProjectContext", "TextContext", "module_name_for"]
@@ -355,8 +356,13 @@ class FileContext:
         *,
         fixable: bool = True,
         end_node: ast.AST | None = None,
+        breaking: bool = False,
+        unsafe_fix: bool = False,
     ) -> Violation:
-        """A violation spanning ``node`` (through ``end_node`` when given), with character columns."""
+        """A violation spanning ``node`` (through ``end_node`` when given), with character columns.
+
+        ``breaking`` and ``unsafe_fix`` are :class:`Violation`'s: this occurrence fails on the versions the rule
+        targets / its fix is unsafe although the rule's is safe."""
         line = int(getattr(node, "lineno", 1))
         col = int(getattr(node, "col_offset", 0))
         last = end_node or node
@@ -372,6 +378,8 @@ class FileContext:
             message=message,
             fixable=fixable,
             path=self.path,
+            breaking=breaking,
+            unsafe_fix=unsafe_fix,
         )
 
 
@@ -422,9 +430,11 @@ class ProjectContext:
     claim something is *missing* should then stay silent unless the file itself proves it.
     """
 
-    def __init__(self, files: Iterable[FileContext], *, complete: bool = True) -> None:
+    def __init__(self, files: Iterable[FileContext], *, complete: bool = True, targets: Targets = ()) -> None:
         self.files = list(files)
         self.complete = complete
+        #: The library versions the project declares (``production_fastapi.review.targets``); empty: undeclared.
+        self.targets = targets
         self.by_module: dict[str, FileContext] = {f.module: f for f in self.files if f.module}
 
     @cached_property

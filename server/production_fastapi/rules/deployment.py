@@ -72,6 +72,8 @@ def _docstring_nodes(ctx: FileContext) -> set[int]:
     skill_section="Deployment",
     template="gunicorn_conf.py",
     fix="production_fastapi.rules.deployment_fixes:UvicornWorkerPath",
+    fix_applicability="unsafe",
+    versions="uvicorn>=0.30",
     docs=RuleDocs(
         what_it_does="Flags the worker class path `uvicorn.workers.UvicornWorker` (and `UvicornH11Worker`) in "
         "Python code, typically `worker_class = \"...\"` in a gunicorn config, and imports of `uvicorn.workers`. "
@@ -91,8 +93,9 @@ workers = 2
 worker_class = "uvicorn_worker.UvicornWorker"
 graceful_timeout = 20
 ''',
-        fix_safety="Safe: it rewrites the string or the import to the `uvicorn_worker` package, which provides "
-        "the same classes with the same settings. The package must be installed (`pip install uvicorn-worker`).",
+        fix_safety="Unsafe (applied with `--unsafe-fixes`): it rewrites the string or the import to the "
+        "`uvicorn_worker` package, which provides the same classes with the same settings, but that package must "
+        "be installed (`pip install uvicorn-worker`): without it gunicorn cannot start a worker.",
         example_filename="gunicorn_conf.py",
     ),
 )
@@ -366,6 +369,7 @@ def server_binds_loopback(ctx: TextContext) -> Iterator[Violation]:
 
 @text_rule(
     code="PF806",
+    versions="uvicorn>=0.30",
     name="deprecated-uvicorn-worker-in-command",
     severity="warning",
     message="`uvicorn.workers.UvicornWorker` is deprecated: use `uvicorn_worker.UvicornWorker`",

@@ -52,7 +52,10 @@ def render_rule(rule: Rule, level: str = "###") -> str:
     language = fence_language(docs.example_filename)
     facts = [f"severity: **{rule.severity}**", f"area: {rule.area}"]
     if rule.fixable:
-        facts.append(f"fix: {rule.fix_applicability} (`--fix`)")
+        option = "--fix" if rule.fix_applicability == "safe" else "--fix --unsafe-fixes"
+        facts.append(f"fix: {rule.fix_applicability} (`{option}`)")
+    if rule.versions:
+        facts.append(f"applies to: `{rule.versions}`")
     if rule.skill_section:
         facts.append(f"SKILL.md: {rule.skill_section}")
     if rule.template:
@@ -108,6 +111,21 @@ fail-on = "warning"                           # error | warning | info
 [tool.ruff.lint]
 external = ["PF"]                             # so ruff keeps our noqa codes instead of flagging them
 ```
+
+**Library versions.** A rule marked "applies to" (`pydantic>=2`) holds only on those versions. The reviewer reads
+what the project declares (pyproject.toml `[project]`, Poetry and PDM tables, `requirements*.txt` with their
+`-r` includes, setup.cfg, setup.py read without running it, Pipfile, and the lock files poetry.lock, uv.lock,
+pdm.lock and Pipfile.lock for libraries not declared directly). A project whose range excludes those versions gets
+no finding from the rule; a project allowing versions on both sides (`pydantic>=1.10,<3`) is compatibility code
+and hears only about what breaks on the versions the rule targets, with no fix. Nothing declared means current
+releases. Code under a version guard (`if PYDANTIC_V2:`, `if pydantic.VERSION.startswith("1")`, `try: from
+pydantic_settings import BaseSettings / except ImportError: ...`) is deliberate and left alone, and a file holding
+such a guard gets no fix from the rules of that library.
+
+**Fix safety.** A *safe* fix keeps behaviour on every version the project targets; `--fix` applies it. An
+*unsafe* fix may change behaviour: it is applied only with `--fix --unsafe-fixes`, and a human should say yes
+first. Without `--unsafe-fixes`, output counts the unsafe fixes it left out; text output marks with `[*]` only the
+fixes the run would apply.
 """
 
 
@@ -115,7 +133,7 @@ def render_catalog(rules: Sequence[Rule] | None = None) -> str:
     rules = list(rules if rules is not None else all_rules())
     lines = [_INTRO, "| code | name | severity | area | fix |", "|---|---|---|---|---|"]
     for rule in rules:
-        fix = "yes" if rule.fixable else ""
+        fix = rule.fix_applicability or ""
         lines.append(f"| [{rule.code}](#{anchor(rule)}) | {rule.name} | {rule.severity} | {rule.area} | {fix} |")
     for digit, area in AREAS.items():
         members = [rule for rule in rules if rule.code[2] == digit]

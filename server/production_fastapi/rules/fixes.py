@@ -141,9 +141,94 @@ def _aliases(module: cst.Module, wanted_module: str, wanted_name: str | None) ->
     return found
 
 
+#: Where a rewritten ``from`` import must fit on one line to be joined back into one (ruff/black's default).
+_LINE_LENGTH = 88
+
+
+def _name_order(alias: cst.ImportAlias) -> tuple[int, str]:
+    """isort's order-by-type, as ruff applies it: CONSTANTS, then Classes, then functions and variables."""
+    name = cst.helpers.get_full_name_for_node(alias.name) or ""
+    return (0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2, name)
+
+
+def _alias_code(alias: cst.ImportAlias) -> str:
+    code = cst.helpers.get_full_name_for_node(alias.name) or ""
+    if alias.asname is not None:
+        asname = alias.asname.name
+        if isinstance(asname, cst.Name):
+            code += f" as {asname.value}"
+    return code
+
+
+def _tidy_from_import(statement: cst.SimpleStatementLine, before: set[str]) -> cst.SimpleStatementLine:
+    """A ``from`` import a fix changed, written as a formatter would: inserted names merged in sorted order (when
+    the statement was sorted before), one line when it fits, else one name per line in parentheses."""
+    small = statement.body[0]
+    if len(statement.body) != 1 or not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+        return statement
+    if small.relative or small.module is None:
+        return statement
+    names = list(small.names)
+    old = [a for a in names if _alias_code(a) in before]
+    if old == sorted(old, key=_name_order):
+        names.sort(key=_name_order)
+    else:
+        names = old + sorted((a for a in names if a not in old), key=_name_order)
+    module = cst.helpers.get_full_name_for_node(small.module)
+    parts = [_alias_code(a) for a in names]
+    line = f"from {module} import {', '.join(parts)}"
+    code = line if len(line) <= _LINE_LENGTH else "\n".join(
+        [f"from {module} import (", *(f"    {part}," for part in parts), ")"]
+    )
+    rebuilt = cst.parse_statement(code + "\n")
+    assert isinstance(rebuilt, cst.SimpleStatementLine)
+    return rebuilt.with_changes(leading_lines=statement.leading_lines)
+
+
+def _from_imports(module: cst.Module) -> dict[str, tuple[str, set[str]]]:
+    """Top-level ``from x import ...`` statements by code, with the names each imports."""
+    found: dict[str, tuple[str, set[str]]] = {}
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+            small = statement.body[0]
+            if isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(
+                small.names, cst.ImportStar
+            ):
+                name = cst.helpers.get_full_name_for_node(small.module) or ""
+                found[module.code_for_node(statement)] = (name, {_alias_code(a) for a in small.names})
+    return found
+
+
+def _tidy_imports(original: cst.Module, updated: cst.Module, touched: set[str]) -> cst.Module:
+    """Re-format the ``from`` imports of ``touched`` modules that the fix changed; leave every other line as is.
+
+    libcst's import visitors put new names first and leave ``from x import (\n    y)`` behind when they remove
+    names; a fix must leave imports the way the project's formatter would."""
+    before = _from_imports(original)
+    names_before: dict[str, set[str]] = {}
+    for name, names in before.values():
+        names_before.setdefault(name, set()).update(names)
+    body: list[cst.BaseStatement] = []
+    changed = False
+    for statement in updated.body:
+        code = updated.code_for_node(statement)
+        if code not in before and isinstance(statement, cst.SimpleStatementLine):
+            small = statement.body[0] if len(statement.body) == 1 else None
+            if isinstance(small, cst.ImportFrom) and small.module is not None:
+                name = cst.helpers.get_full_name_for_node(small.module) or ""
+                if name in touched:
+                    tidy = _tidy_from_import(statement, names_before.get(name, set()))
+                    changed = changed or tidy is not statement
+                    body.append(tidy)
+                    continue
+        body.append(statement)
+    return updated.with_changes(body=body) if changed else updated
+
+
 def _apply_one(module: cst.Module, fix: type[FixTransformer], violations: Sequence[Located]) -> _Applied:
     transformer = fix((v.line, v.column) for v in violations)
     updated = MetadataWrapper(module).visit(transformer)
+    touched = {mod for mod, _ in (*transformer.imports_to_add, *transformer.imports_to_remove)}
     if transformer.imports_to_add:
         context = CodemodContext()
         for mod, name in transformer.imports_to_add:
@@ -155,6 +240,8 @@ def _apply_one(module: cst.Module, fix: type[FixTransformer], violations: Sequen
             for asname in _aliases(updated, mod, name):
                 RemoveImportsVisitor.remove_unused_import(context, mod, name, asname)
         updated = RemoveImportsVisitor(context).transform_module(updated)
+    if touched:
+        updated = _tidy_imports(module, updated, touched)
     return _Applied(updated, not updated.deep_equals(module))
 
 

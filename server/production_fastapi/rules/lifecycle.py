@@ -57,6 +57,8 @@ _EVENTS = frozenset({"startup", "shutdown"})
     template="lifespan.py",
     requires=("fastapi", "starlette"),
     fix="production_fastapi.rules.lifecycle_fixes:OnEventToLifespan",
+    fix_applicability="unsafe",
+    versions="fastapi>=0.93",
     docs=RuleDocs(
         what_it_does="Flags `@app.on_event(\"startup\"|\"shutdown\")`, `app.add_event_handler(...)` and the "
         "`on_startup=`/`on_shutdown=` arguments of `FastAPI()`/`APIRouter()`.",
@@ -97,7 +99,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(lifespan=lifespan)
 ''',
-        fix_safety="Safe when the file has exactly one `@app.on_event(\"startup\")` and at most one "
+        fix_safety="Unsafe (applied with `--unsafe-fixes`): once `lifespan=` is set, Starlette ignores the "
+        "`on_event` handlers routers elsewhere in the project bring in through `include_router`, and shutdown now "
+        "also runs after a failed startup. "
+        "Offered when the file has exactly one `@app.on_event(\"startup\")` and at most one "
         "`@app.on_event(\"shutdown\")` handler on a `FastAPI()` created in the same module without a `lifespan=`: "
         "the two bodies become one `lifespan` function (startup before `yield`, shutdown after, in a `try`/"
         "`finally` so shutdown also runs when the app stops with an error) passed to `FastAPI(lifespan=...)`. "

@@ -158,6 +158,7 @@ _V1_METHOD_CALL = method_call_gate({*V1_CLASS_METHODS, *V1_INSTANCE_METHODS})
 
 @project_rule(
     code="PF601",
+    versions="pydantic>=2",
     name="pydantic-v1-method",
     severity="warning",
     message="Pydantic v1 method on a model",
@@ -331,6 +332,8 @@ def _looks_like_v1_config(config: ast.ClassDef) -> bool:
     template="settings.py",
     requires=("pydantic", "pydantic_settings", "sqlmodel"),
     fix="production_fastapi.rules.pydantic_fixes:ConfigClassToConfigDict",
+    fix_applicability="safe",
+    versions="pydantic>=2",
     docs=RuleDocs(
         what_it_does="Flags a nested `class Config:` in a Pydantic model or settings class (or one using v1-only "
         "keys such as `orm_mode`), and v1 key names (`orm_mode`, `allow_population_by_field_name`...) passed to "
@@ -357,7 +360,12 @@ class UserOut(BaseModel):
 
     public_id: str
 ''',
-        fix_safety="Safe when every line of `class Config` is a plain `name = value` whose key has a direct v2 "
+        fix_safety="Safe on a project that targets Pydantic 2 only (v1 ignores `model_config`, so a project "
+        "allowing both gets no fix) when `class Config` uses only keys whose name v2 kept: v2 reads those through "
+        "its shim, so behaviour is unchanged. Unsafe (`--unsafe-fixes`) when it holds a key v2 renamed or removed "
+        "(`orm_mode`, `allow_mutation`...): v2 only warns about those and ignores them, so the rewrite switches "
+        "on a setting that is off today (tested by running both). Offered when every line of `class Config` is "
+        "a plain `name = value` whose key has a direct v2 "
         "equivalent (renamed keys are renamed, `Extra.forbid` becomes `\"forbid\"`, `allow_mutation = False` "
         "becomes `frozen=True`), the class has no `model_config` yet and no comment inside `Config` would be "
         "lost. Settings classes get pydantic-settings' `SettingsConfigDict`. Anything else is reported only.",
@@ -375,8 +383,16 @@ def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
             if id(owner) in model_nodes or (
                 owner.bases and _looks_like_v1_config(statement) and _unresolved_bases(ctx, owner)
             ):
-                yield ctx.violation(statement, fixable=config_fixable(ctx, statement, owner),
-                                    end_node=statement.body[0] if statement.body else statement)
+                # Pydantic 2 ignores renamed and removed keys in `class Config` (it only warns): the rewrite
+                # switches them on, a change of behaviour, and the model already misbehaves on v2.
+                ignored = _ignored_on_v2(statement)
+                yield ctx.violation(
+                    statement,
+                    fixable=config_fixable(ctx, statement, owner),
+                    end_node=statement.body[0] if statement.body else statement,
+                    unsafe_fix=ignored,
+                    breaking=ignored,
+                )
     for call in ctx.nodes(ast.Call):
         if ctx.qualified_name(call.func) in _CONFIG_DICTS:
             for kw in call.keywords:
@@ -384,7 +400,12 @@ def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
                     new = CONFIG_RENAMES[kw.arg]
                     advice = f"use `{new}`" if new else "it has no v2 equivalent"
                     yield ctx.violation(kw, f"v1 config key `{kw.arg}` is ignored by Pydantic v2: {advice}",
-                                        fixable=False)
+                                        fixable=False, breaking=True)
+
+
+def _ignored_on_v2(config: ast.ClassDef) -> bool:
+    """A v1 key Pydantic 2 renamed or removed (``orm_mode``, ``allow_mutation``...): v2 warns and ignores it."""
+    return any(isinstance(t, ast.Name) and t.id in CONFIG_RENAMES for s in config.body for t in _targets(s))
 
 
 def _unresolved_bases(ctx: FileContext, owner: ast.ClassDef) -> bool:
@@ -439,6 +460,8 @@ def validator_fixable(ctx: FileContext, decorator: ast.expr, function: ast.Funct
     template=None,
     requires=("pydantic",),
     fix="production_fastapi.rules.pydantic_fixes:ValidatorToV2",
+    fix_applicability="safe",
+    versions="pydantic>=2",
     docs=RuleDocs(
         what_it_does="Flags `@validator` and `@root_validator` imported from Pydantic.",
         why="Both are deprecated in Pydantic 2 and warn at import time (a failure under `-W error`). Their "
@@ -467,11 +490,13 @@ class Signup(BaseModel):
     def lower_email(cls, value: str) -> str:
         return value.lower()
 ''',
-        fix_safety="Safe for `@validator(...)` on a `(cls, value)` method whose keywords are only `pre`, "
+        fix_safety="Safe on a project that targets Pydantic 2 only, for `@validator(...)` on a "
+        "`(cls, value)` method whose keywords are only `pre`, "
         "`allow_reuse` or `check_fields` (`pre=True` becomes `mode=\"before\"`, `allow_reuse` is dropped: v2 "
         "doesn't need it) and for `@root_validator(pre=True)` on `(cls, values)`, which becomes "
         "`@model_validator(mode=\"before\")`; `@classmethod` is added. Validators that take `values`, `field`, "
-        "`config`, use `always`/`each_item`, or post-mode root validators change meaning and are only reported.",
+        "`config`, use `always`/`each_item`, or post-mode root validators change meaning and are only reported. "
+        "Pydantic 2 runs the v1 decorators through shims with exactly these semantics (tested by running both).",
     ),
 )
 def pydantic_v1_validator(ctx: FileContext) -> Iterator[Violation]:
@@ -488,7 +513,16 @@ def pydantic_v1_validator(ctx: FileContext) -> Iterator[Violation]:
                 decorator,
                 f"Pydantic v1 `@{name}`: use `@{kind}`",
                 fixable=validator_fixable(ctx, decorator, function),
+                # A post-mode root validator without skip_on_failure=True is refused by Pydantic 2.
+                breaking=kind == "model_validator" and not _root_validator_runs_on_v2(decorator),
             )
+
+
+def _root_validator_runs_on_v2(decorator: ast.expr) -> bool:
+    """Pydantic 2 refuses ``@root_validator`` (bare, or post-mode) unless ``skip_on_failure=True`` is passed."""
+    if not isinstance(decorator, ast.Call):
+        return False
+    return is_true(keyword(decorator, "pre")) or is_true(keyword(decorator, "skip_on_failure"))
 
 
 # --- PF604 ----------------------------------------------------------------------------------------------------
@@ -529,6 +563,8 @@ def field_argument_fixable(kw: ast.keyword) -> bool:
     template=None,
     requires=("pydantic", "fastapi", "sqlmodel"),
     fix="production_fastapi.rules.pydantic_fixes:FieldArgumentsToV2",
+    fix_applicability="safe",
+    versions="pydantic>=2",
     docs=RuleDocs(
         what_it_does="Flags `regex=`, `min_items=`, `max_items=`, `const=`, `unique_items=` and `allow_mutation=` "
         "in `Field()`, `conlist()`/`constr()` and FastAPI's `Query()`, `Path()`, `Body()`, `Header()`, "
@@ -550,9 +586,12 @@ from pydantic import BaseModel, Field
 class Transfer(BaseModel):
     account: str = Field(pattern=r"^[A-Z0-9]{10}$")
 ''',
-        fix_safety="Safe for the renames with identical meaning: `regex` -> `pattern`, `min_items` -> "
-        "`min_length`, `max_items` -> `max_length`, and `allow_mutation=False` -> `frozen=True`. `const` and "
-        "`unique_items` have no one-word equivalent (a `Literal` type, a `set`) and are only reported.",
+        fix_safety="Safe on a project that targets Pydantic 2 only, for the renames Pydantic 2 itself applies "
+        "(with a deprecation warning): `min_items` -> `min_length`, `max_items` -> `max_length`, and "
+        "`allow_mutation=False` -> `frozen=True`. `regex` -> `pattern` is unsafe (`--unsafe-fixes`): v1's `regex` "
+        "matched at the start of the string, v2's `pattern` searches anywhere, so `\"<script>abc\"` goes from "
+        "rejected to accepted against `regex=\"[a-z]+\"`; anchor the pattern with `^` when you accept it. "
+        "`const` and `unique_items` have no one-word equivalent (a `Literal` type, a `set`) and are only reported.",
     ),
 )
 def pydantic_v1_field_argument(ctx: FileContext) -> Iterator[Violation]:
@@ -566,7 +605,44 @@ def pydantic_v1_field_argument(ctx: FileContext) -> Iterator[Violation]:
                 if kw.arg == "allow_mutation":
                     advice = "use `frozen=True`"
                 yield ctx.violation(kw, f"Pydantic v1 argument `{kw.arg}=`: {advice}",
-                                    fixable=field_argument_fixable(kw))
+                                    fixable=field_argument_fixable(kw),
+                                    # v1's regex matched at the start only; v2's pattern searches anywhere.
+                                    unsafe_fix=kw.arg == "regex",
+                                    breaking=_breaks_on_v2(ctx, call, kw))
+
+
+def _breaks_on_v2(ctx: FileContext, call: ast.Call, kw: ast.keyword) -> bool:
+    """Pydantic 2 raises on ``regex``/``const``/``unique_items`` in ``Field`` and on every v1 keyword of the
+    ``con*`` functions (their signatures changed); ``min_items``/``max_items``/``allow_mutation`` only warn."""
+    if (ctx.qualified_name(call.func) or "").rpartition(".")[2] in ("conlist", "conset", "constr"):
+        return True
+    return kw.arg in ("regex", "const", "unique_items")
+
+
+class _Detection:
+    """``pydantic.v1`` imported only to recognise v1 models (``isinstance(x, v1.BaseModel)``, ``issubclass``):
+    compatibility code that supports both, not v1 code. The type-check arguments are collected once per file."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        self._ctx = ctx
+        #: Per loaded name: whether every use is a type-check argument (None until first asked).
+        self._only_detects: dict[str, bool] | None = None
+
+    def only(self, node: ast.Import | ast.ImportFrom) -> bool:
+        if self._only_detects is None:
+            detecting: set[int] = set()
+            for call in self._ctx.nodes(ast.Call):
+                name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
+                if name.endswith(("isinstance", "issubclass")) and len(call.args) >= 2:
+                    detecting.update(id(n) for n in ast.walk(call.args[1]))
+            self._only_detects = {}
+            for name in self._ctx.nodes(ast.Name):
+                if isinstance(name.ctx, ast.Load):
+                    previous = self._only_detects.get(name.id, True)
+                    self._only_detects[name.id] = previous and id(name) in detecting
+        bound = {alias.asname or alias.name.partition(".")[0] for alias in node.names}
+        found = [self._only_detects[b] for b in bound if b in self._only_detects]
+        return bool(found) and all(found)
 
 
 # --- PF605 ----------------------------------------------------------------------------------------------------
@@ -582,8 +658,11 @@ def pydantic_v1_field_argument(ctx: FileContext) -> Iterator[Violation]:
     template="settings.py",
     requires=("pydantic",),
     fix="production_fastapi.rules.pydantic_fixes:BaseSettingsImport",
+    fix_applicability="unsafe",
+    versions="pydantic>=2",
     docs=RuleDocs(
-        what_it_does="Flags `from pydantic import BaseSettings` and any import of `pydantic.v1`.",
+        what_it_does="Flags `from pydantic import BaseSettings` and any import of `pydantic.v1`, except one used "
+        "only in `isinstance`/`issubclass` to recognise v1 models (code that supports both).",
         why="`pydantic.BaseSettings` moved to the `pydantic-settings` package: with Pydantic 2 the import raises "
         "at startup, so the service never boots. `pydantic.v1` runs the old library inside the new one: none of "
         "v2's speed or fixes, two model systems that don't mix (v1 models can't be FastAPI v2 response models), "
@@ -602,12 +681,15 @@ from pydantic_settings import BaseSettings
 class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./app.db"
 ''',
-        fix_safety="Safe for `from pydantic import BaseSettings` (with or without an alias, alongside other "
+        fix_safety="Unsafe (applied with `--unsafe-fixes`): it needs the `pydantic-settings` package, and v1 "
+        "settings features (`Field(env=...)`, `Config.fields`, how complex values are read from the environment) "
+        "work differently there. For `from pydantic import BaseSettings` (with or without an alias, alongside other "
         "names): it becomes `from pydantic_settings import BaseSettings`, which the v2 settings class is. "
         "Needs the `pydantic-settings` package installed. `pydantic.v1` imports are only reported.",
     ),
 )
 def pydantic_v1_import(ctx: FileContext) -> Iterator[Violation]:
+    detection = _Detection(ctx)
     for node in ctx.nodes(ast.ImportFrom):
         if node.level:
             continue
@@ -617,12 +699,18 @@ def pydantic_v1_import(ctx: FileContext) -> Iterator[Violation]:
                     # An aliased BaseSettings among other names would need a second import statement: report only.
                     fixable = not (alias.asname and len(node.names) > 1)
                     yield ctx.violation(node, "`BaseSettings` moved to `pydantic_settings`: this import fails "
-                                        "with Pydantic 2", fixable=fixable)
-                elif alias.name == "v1":
+                                        "with Pydantic 2", fixable=fixable, breaking=True)
+                elif alias.name == "v1" and not detection.only(node):
                     yield ctx.violation(node, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
-        elif node.module and (node.module == "pydantic.v1" or node.module.startswith("pydantic.v1.")):
+        elif (
+            node.module
+            and (node.module == "pydantic.v1" or node.module.startswith("pydantic.v1."))
+            and not detection.only(node)
+        ):
             yield ctx.violation(node, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
     for imported in ctx.nodes(ast.Import):
+        if detection.only(imported):
+            continue
         if any(a.name == "pydantic.v1" or a.name.startswith("pydantic.v1.") for a in imported.names):
             yield ctx.violation(imported, "`pydantic.v1` is the legacy v1 API: migrate to v2", fixable=False)
 
@@ -703,6 +791,7 @@ def _body_models(index: ModelIndex, project: ProjectContext) -> list[ModelClass]
 
 @project_rule(
     code="PF606",
+    versions="pydantic>=2",
     name="strict-field-rejects-json",
     severity="error",
     message="strict field of a type JSON cannot carry: every request will get a 422",

@@ -375,6 +375,7 @@ _FORWARDING_HEADERS = frozenset({"x-forwarded-for", "x-real-ip", "forwarded", "x
     fix_title="Key on `get_remote_address`",
     skill_section="Rate limiting",
     fix="production_fastapi.rules.rate_limiting_fixes:GetIpaddrToRemoteAddress",
+    fix_applicability="unsafe",
     template="rate_limiting.py",
     docs=RuleDocs(
         what_it_does="Flags slowapi's `get_ipaddr` used as a rate-limit key function (`Limiter(key_func=...)`, "
@@ -397,7 +398,9 @@ from slowapi.util import get_remote_address
 
 limiter = Limiter(key_func=get_remote_address)
 ''',
-        fix_safety="Safe for `get_ipaddr` itself: it becomes slowapi's `get_remote_address` (same signature). "
+        fix_safety="Unsafe (applied with `--unsafe-fixes`): a client that sends the underscore header gets "
+        "another key, which is the point but changes behaviour. "
+        "For `get_ipaddr` itself: it becomes slowapi's `get_remote_address` (same signature). "
         "For honest traffic behind a proxy both already return the proxy's address (the underscore header never "
         "matches); the fix only removes the client's ability to choose its key. Configure uvicorn's "
         "`--forwarded-allow-ips` with the proxy's addresses to get real client addresses. Hand-written key "
