@@ -28,6 +28,7 @@ import os
 import secrets
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,9 @@ from pathlib import Path
 __all__ = [
     "AUX_LIMIT",
     "AccessError",
+    "DeadlineExceeded",
     "Vetted",
+    "check_deadline",
     "create_exclusive",
     "open_beneath",
     "open_dir_at",
@@ -200,6 +203,8 @@ class Vetted:
     device: int
     inode: int
     mode: int
+    #: Hard links to the file (``st_nlink``): more than one means the same bytes also live under another name.
+    links: int = 1
     #: True when the file was larger than the bound: ``data`` holds the first ``limit + 1`` bytes only.
     truncated: bool = False
 
@@ -247,7 +252,7 @@ def read_fd(fd: int, limit: int, *, refuse_hardlinks: bool = False, strict: bool
     truncated = len(data) > limit
     if truncated and strict:
         raise AccessError(f"is larger than the {limit:,}-byte limit; not read")
-    return Vetted(data, max(info.st_size, len(data)), info.st_dev, info.st_ino, info.st_mode, truncated)
+    return Vetted(data, max(info.st_size, len(data)), info.st_dev, info.st_ino, info.st_mode, info.st_nlink, truncated)
 
 
 def read_beneath(
@@ -351,6 +356,16 @@ def replace_at(
         with contextlib.suppress(OSError):
             os.unlink(temporary, dir_fd=dir_fd)
         raise _error(exc) from None
+
+
+class DeadlineExceeded(TimeoutError):
+    """A bounded operation ran past the deadline its caller set (the MCP server's per-call limit)."""
+
+
+def check_deadline(deadline: float | None) -> None:
+    """Raise :class:`DeadlineExceeded` once ``time.monotonic()`` is past ``deadline`` (None: no limit)."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded("the operation ran past its deadline")
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,10 +19,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from production_fastapi.fsaccess import AUX_LIMIT, AccessError, Vetted, open_dir_at, open_root, read_at, read_path
+from production_fastapi.fsaccess import (
+    AUX_LIMIT,
+    AccessError,
+    Vetted,
+    check_deadline,
+    open_dir_at,
+    open_root,
+    read_at,
+    read_path,
+)
 from production_fastapi.review.config import DEFAULT_EXCLUDE, DEFAULT_MAX_FILE_SIZE, Config, DirectoryMarks, find_config
 
-__all__ = ["ConfigLookup", "Discovered", "FileKind", "GitIgnore", "classify", "discover"]
+__all__ = ["ConfigLookup", "Discovered", "FileKind", "GitIgnore", "classify", "discover", "text_globs"]
 
 FileKind = Literal["python", "text"]
 PYTHON_SUFFIXES = (".py", ".pyw")
@@ -124,6 +134,7 @@ class _Walk:
     origin: Path
     errors: list[str]
     limit: int
+    deadline: float | None = None
 
 
 def _walk(
@@ -133,6 +144,7 @@ def _walk(
     without following links, every file read at once through the descriptor opened for it. ``relative`` is the
     folder's path from the config root (POSIX, "" at the root), built by concatenation: no per-entry resolution;
     ``below`` is its path from the walked folder (where ``--fix`` finds it again)."""
+    check_deadline(walk.deadline)
     own = GitIgnore.read(directory, dir_fd, walk.errors)
     if own is not None:
         ignores = (*ignores, own)
@@ -192,10 +204,20 @@ def _walk(
         yield Discovered(path, kind, directory, vetted, walk.origin, entry_below)
 
 
+@functools.cache
+def text_globs() -> tuple[str, ...]:
+    """The file names some text rule reads (Dockerfile, gunicorn.conf.py...)."""
+    from production_fastapi.rules import all_rules
+
+    return tuple(dict.fromkeys(glob for rule in all_rules() for glob in rule.files))
+
+
 def discover(
-    paths: Iterable[Path], config_for: ConfigLookup, text_globs: Sequence[str]
+    paths: Iterable[Path], config_for: ConfigLookup, text_globs: Sequence[str], *, deadline: float | None = None
 ) -> tuple[list[Discovered], list[str]]:
-    """Every file to review under ``paths`` (deduplicated, in a stable order), read, and one error per bad path."""
+    """Every file to review under ``paths`` (deduplicated, in a stable order), read, and one error per bad path.
+
+    ``deadline`` (``time.monotonic()``) raises :class:`DeadlineExceeded` when the walk goes past it."""
     found: dict[Path, Discovered] = {}
     errors: list[str] = []
     for path in paths:
@@ -218,7 +240,7 @@ def discover(
             except AccessError as exc:
                 errors.append(f"{path}: {exc}; not reviewed")
                 continue
-            walk = _Walk(walk_config, text_globs, path, errors, limit)
+            walk = _Walk(walk_config, text_globs, path, errors, limit, deadline)
             try:
                 for item in _walk(walk, root_fd, path, "" if start == "." else start, below="", ignores=()):
                     found.setdefault(item.path, replace(item, origin=path))

@@ -19,12 +19,11 @@ from production_fastapi.review.api import rules_for
 from production_fastapi.review.cache import Cache, cache_location, content_key
 from production_fastapi.review.config import Config, resolve_directory, resolve_path
 from production_fastapi.review.engine import FileOutcome, parse_error
-from production_fastapi.review.files import ConfigLookup, Discovered, discover
+from production_fastapi.review.files import ConfigLookup, Discovered, discover, text_globs
 from production_fastapi.review.findings import Finding, Report
 from production_fastapi.review.fixing import fix_loop
 from production_fastapi.review.pool import Job, Task, chunk_tasks, run_jobs, split_project_job
 from production_fastapi.review.source import Unreadable, decode_python
-from production_fastapi.rules import all_rules
 from production_fastapi.rules.base import Rule
 from production_fastapi.rules.context import module_name_for
 
@@ -71,7 +70,11 @@ class Runner:
         cache: bool = True,
         cache_dir: Path | None = None,
         jobs: int | None = None,
+        deadline: float | None = None,
     ) -> None:
+        """``deadline`` (a ``time.monotonic()`` value) stops a run that goes past it with :class:`DeadlineExceeded`
+        (the MCP server's per-call limit); checked between folders and between jobs."""
+
         def transform(found: Config) -> Config:
             return found.with_overrides(select=select, ignore=ignore)
 
@@ -79,13 +82,20 @@ class Runner:
         self._use_cache = cache
         self._cache_dir = cache_dir
         self._jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+        self._deadline = deadline
 
     # --- the run -----------------------------------------------------------------------------------------------
 
     def run(self, paths: Sequence[Path], *, fix: bool = False, diff: bool = False) -> Report:
+        discovered, errors = discover(paths, self._configs, text_globs(), deadline=self._deadline)
+        return self.run_discovered(discovered, errors, fix=fix, diff=diff)
+
+    def run_discovered(
+        self, discovered: Sequence[Discovered], errors: Sequence[str], *, fix: bool = False, diff: bool = False
+    ) -> Report:
+        """Review files already discovered and read (the MCP server vets them against its policy in between)."""
         report = Report()
-        text_globs = tuple(dict.fromkeys(glob for rule in all_rules() for glob in rule.files))
-        discovered, report.errors = discover(paths, self._configs, text_globs)
+        report.errors = list(errors)
         files: list[_File] = []
         cwd = Path.cwd().resolve().as_posix()
         for item in discovered:
@@ -196,7 +206,7 @@ class Runner:
         jobs = self._balance(jobs, loose)
         project_jobs = len(project_keys)
         by_display = {f.display: f for f in files}
-        results = run_jobs(jobs, workers=self._jobs)
+        results = run_jobs(jobs, workers=self._jobs, deadline=self._deadline)
         for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
             for task, outcome in zip(job.tasks, result.outcomes, strict=True):
                 if outcome is not None:
