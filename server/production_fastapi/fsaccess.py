@@ -35,6 +35,8 @@ from pathlib import Path
 
 __all__ = [
     "AUX_LIMIT",
+    "RENAME_EXCHANGE",
+    "RENAME_NOREPLACE",
     "AccessError",
     "DeadlineExceeded",
     "Vetted",
@@ -47,6 +49,7 @@ __all__ = [
     "read_beneath",
     "read_fd",
     "read_path",
+    "rename_flags",
     "replace_at",
     "temporary_name",
 ]
@@ -356,6 +359,40 @@ def replace_at(
         with contextlib.suppress(OSError):
             os.unlink(temporary, dir_fd=dir_fd)
         raise _error(exc) from None
+
+
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+
+
+def _load_renameat2() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None  # glibc before 2.28, or another libc without it
+    call.restype = ctypes.c_int
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return call
+
+
+_renameat2 = _load_renameat2()
+
+
+def rename_flags(src_dir_fd: int, src: str, dst_dir_fd: int, dst: str, flags: int) -> bool:
+    """``renameat2`` with ``RENAME_NOREPLACE`` or ``RENAME_EXCHANGE``; False when this system cannot do it (no
+    renameat2, or a file system that refuses the flag), so the caller takes its documented fallback. Other
+    failures raise OSError."""
+    if _renameat2 is None:
+        return False
+    result = _renameat2(src_dir_fd, os.fsencode(src), dst_dir_fd, os.fsencode(dst), flags)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), dst)
 
 
 class DeadlineExceeded(TimeoutError):

@@ -144,6 +144,10 @@ class PathPolicy:
                 return relative if len(self.allowed) == 1 else f"{allowed}/{relative}"
         return path.name  # unreachable for vetted paths; never reveal a full outside path
 
+    def contains(self, real: Path) -> bool:
+        """Whether a real path is inside the allow-list (the scaffolder checks its open parent folder with it)."""
+        return self._contains(real)
+
     def _contains(self, real: Path) -> bool:
         # Path.is_relative_to compares components, so /srv/app-evil is not inside /srv/app.
         return any(real.is_relative_to(allowed) for allowed in self.allowed)
