@@ -130,6 +130,11 @@ def _error(exc: OSError) -> AccessError:
     return AccessError(_reason(code), code)
 
 
+def _write_error(exc: OSError) -> AccessError:
+    code = exc.errno or 0
+    return AccessError(f"cannot be written ({os.strerror(code).lower()})", code)
+
+
 def _components(relative: str) -> list[str]:
     parts = [part for part in relative.split("/") if part not in ("", ".")]
     if any(part == ".." for part in parts):
@@ -137,12 +142,26 @@ def _components(relative: str) -> list[str]:
     return parts
 
 
+def _open_dir_nofollow(name: str, dir_fd: int) -> int:
+    """``openat(O_DIRECTORY | O_NOFOLLOW)``; Linux says ENOTDIR for a link there, which is reported as ELOOP."""
+    try:
+        return os.open(name, _DIR | _NOFOLLOW, dir_fd=dir_fd)
+    except NotADirectoryError:
+        try:
+            is_link = stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+        except OSError:
+            is_link = False
+        if is_link:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), name) from None
+        raise
+
+
 def _walk_open(root_fd: int, parts: list[str], flags: int, mode: int) -> int:
     """The portable fallback: one ``openat`` per component, never following a link."""
     current = root_fd
     try:
         for part in parts[:-1]:
-            following = os.open(part, _DIR | _NOFOLLOW, dir_fd=current)
+            following = _open_dir_nofollow(part, current)
             if current != root_fd:
                 os.close(current)
             current = following
@@ -165,14 +184,15 @@ def open_beneath(root_fd: int, relative: str, flags: int = _READ, mode: int = 0)
         how = _OpenHow(flags | _NOFOLLOW, mode if flags & os.O_CREAT else 0, _RESOLVE_BENEATH | _RESOLVE_NO_SYMLINKS)
         how.resolve |= _RESOLVE_NO_MAGICLINKS
         encoded = "/".join(parts).encode("utf-8", "surrogateescape")
+        attempts = 0
         while True:
             fd = int(_openat2(_SYS_OPENAT2, root_fd, encoded, ctypes.byref(how), ctypes.sizeof(how)))
             if fd >= 0:
                 return fd
             code = ctypes.get_errno()
-            if code == errno.EAGAIN and not flags & os.O_NONBLOCK:
-                continue  # RESOLVE_CACHED is not set, so EAGAIN means a rename raced the lookup: retry
-            if code == errno.EINTR:
+            if code in (errno.EAGAIN, errno.EINTR) and attempts < 16:
+                # EAGAIN: a rename or mount raced the lookup and the kernel could not prove containment; retry.
+                attempts += 1
                 continue
             raise AccessError(_reason(code), code)
     try:
@@ -192,7 +212,7 @@ def open_root(path: Path | str) -> int:
 def open_dir_at(dir_fd: int, name: str) -> int:
     """A child folder of ``dir_fd``, refused when the name is a link (one system call: the directory walk)."""
     try:
-        return os.open(name, _DIR | _NOFOLLOW, dir_fd=dir_fd)
+        return _open_dir_nofollow(name, dir_fd)
     except OSError as exc:
         raise _error(exc) from None
 
@@ -345,9 +365,9 @@ def replace_at(
         except FileExistsError:
             continue
         except OSError as exc:
-            raise _error(exc) from None
+            raise _write_error(exc) from None
     else:
-        raise AccessError("cannot get a temporary name beside it")
+        raise AccessError("cannot be written (no free temporary name beside it)")
     try:
         try:
             _write_all(fd, data)
@@ -358,7 +378,7 @@ def replace_at(
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary, dir_fd=dir_fd)
-        raise _error(exc) from None
+        raise _write_error(exc) from None
 
 
 RENAME_NOREPLACE = 1
