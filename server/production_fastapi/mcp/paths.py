@@ -231,6 +231,16 @@ class PathPolicy:
         except UnicodeDecodeError:
             raise PathRefused(f"{shown} is not UTF-8 text, so it cannot be reviewed.") from None
 
+    def open_directory(self, real: Path) -> int:
+        """A descriptor of a vetted folder, opened beneath its allowed directory with no link followed (raises
+        :class:`fsaccess.AccessError` when a component was swapped for a link since the check)."""
+        root = fsaccess.open_root(self.home_of(real))
+        try:
+            relative = real.relative_to(self.home_of(real)).as_posix()
+            return fsaccess.open_beneath(root, relative, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        finally:
+            os.close(root)
+
     @staticmethod
     def refusal(shown: str, exc: fsaccess.AccessError) -> str:
         """One sentence for a refused read: the name the client knows and the short reason."""

@@ -213,7 +213,9 @@ def _vetted_files(
     descriptor its walk opened without following links, then held to the policy: no hard links, the size cap."""
     from production_fastapi.review.files import ConfigLookup, discover, text_globs
 
-    discovered, walk_errors = discover([root], ConfigLookup(config), text_globs(), deadline=deadline)
+    discovered, walk_errors = discover(
+        [root], ConfigLookup(config), text_globs(), deadline=deadline, open_folder=policy.open_directory
+    )
     files: list[Discovered] = []
     errors = [_shown_error(policy, error) for error in walk_errors]
     for item in discovered:

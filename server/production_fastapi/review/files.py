@@ -213,11 +213,18 @@ def text_globs() -> tuple[str, ...]:
 
 
 def discover(
-    paths: Iterable[Path], config_for: ConfigLookup, text_globs: Sequence[str], *, deadline: float | None = None
+    paths: Iterable[Path],
+    config_for: ConfigLookup,
+    text_globs: Sequence[str],
+    *,
+    deadline: float | None = None,
+    open_folder: Callable[[Path], int] = open_root,
 ) -> tuple[list[Discovered], list[str]]:
     """Every file to review under ``paths`` (deduplicated, in a stable order), read, and one error per bad path.
 
-    ``deadline`` (``time.monotonic()``) raises :class:`DeadlineExceeded` when the walk goes past it."""
+    ``deadline`` (``time.monotonic()``) raises :class:`DeadlineExceeded` when the walk goes past it.
+    ``open_folder`` opens a named folder: the user's names are followed; the MCP server opens beneath its allowed
+    directory without following links, so a folder swapped after its check is refused, not walked."""
     found: dict[Path, Discovered] = {}
     errors: list[str] = []
     for path in paths:
@@ -236,7 +243,7 @@ def discover(
                 # The user named an excluded folder on purpose: review it, skipping only what is never code.
                 walk_config = replace(config, exclude=DEFAULT_EXCLUDE, extend_exclude=())
             try:
-                root_fd = open_root(path)
+                root_fd = open_folder(path)
             except AccessError as exc:
                 errors.append(f"{path}: {exc}; not reviewed")
                 continue

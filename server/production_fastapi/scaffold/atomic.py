@@ -142,7 +142,11 @@ class _Parent:
         self._created: list[tuple[int, str]] = []
         try:
             if within is not None and not within(_fd_path(self.fd, existing)):
-                raise ScaffoldError(f"the folder {existing} leads outside the allowed directories; nothing was written")
+                # Named by nothing but "the destination": the real path is outside, and a client must not learn it.
+                raise ScaffoldError(
+                    "the destination's parent folder changed and now leads outside the allowed directories; "
+                    "nothing was written"
+                )
             for name in reversed(missing):
                 os.mkdir(name, 0o777, dir_fd=self.fd)
                 self._created.append((os.dup(self.fd), name))

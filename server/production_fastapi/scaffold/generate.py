@@ -40,6 +40,10 @@ def generate(
         target = Path(raw).resolve()
     except (OSError, RuntimeError) as exc:
         raise ScaffoldError(f"cannot resolve the destination: {exc}") from None
+    if within is not None and not within(target):
+        raise ScaffoldError(
+            "the destination changed and now leads outside the allowed directories; nothing was written"
+        )
     try:
         return write_tree(target, fill(spec), force=force, within=within)
     except BundleError as exc:
