@@ -260,15 +260,24 @@ def read_fd(fd: int, limit: int, *, refuse_hardlinks: bool = False, strict: bool
             raise AccessError(f"is larger than the {limit:,}-byte limit; not read")
         chunks: list[bytes] = []
         remaining = limit + 1
+        total = 0
+        # Ask for one byte more than the size: a file read whole costs one read call, and one that grew meanwhile
+        # is read on, up to the bound. A short read ends it only once the size is reached (a network file system
+        # may return less than asked before the end).
+        ask = min(remaining, info.st_size + 1)
         while remaining > 0:
             try:
-                chunk = os.read(fd, min(remaining, 1 << 20))
+                chunk = os.read(fd, ask)
             except OSError as exc:
                 raise _error(exc) from None
             if not chunk:
                 break
             chunks.append(chunk)
+            total += len(chunk)
             remaining -= len(chunk)
+            if len(chunk) < ask and total >= info.st_size:
+                break
+            ask = min(remaining, 1 << 20)
     finally:
         os.close(fd)
     data = b"".join(chunks)

@@ -201,7 +201,7 @@ def _walk(
         except AccessError as exc:
             walk.errors.append(f"{path}: {exc}")
             continue
-        yield Discovered(path, kind, directory, vetted, walk.origin, entry_below)
+        yield Discovered(path, kind, walk.origin, vetted, walk.origin, entry_below)
 
 
 @functools.cache
@@ -250,7 +250,7 @@ def discover(
             walk = _Walk(walk_config, text_globs, path, errors, limit, deadline)
             try:
                 for item in _walk(walk, root_fd, path, "" if start == "." else start, below="", ignores=()):
-                    found.setdefault(item.path, replace(item, origin=path))
+                    found.setdefault(item.path, item)
             finally:
                 os.close(root_fd)
         else:
