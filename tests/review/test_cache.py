@@ -209,3 +209,14 @@ def test_a_cache_folder_link_in_the_per_user_tree_is_refused(tmp_path: Path) -> 
     assert [f.code for f in report.findings] == ["PF702"]
     assert report.errors == []
     assert list(outside.iterdir()) == []
+
+
+def test_a_cache_folder_link_in_the_checkout_sends_nothing_elsewhere(tmp_path: Path) -> None:
+    """The red team's planted ``.production-fastapi-cache`` link: the default cache is elsewhere, so it is unused."""
+    app = _setup(tmp_path)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (tmp_path / CACHE_DIR_NAME).symlink_to(outside, target_is_directory=True)
+    review_paths([app], config=Config(root=tmp_path), select=["PF702"], jobs=1)
+    assert list(outside.iterdir()) == []
+    assert _cache_files(tmp_path)

@@ -63,10 +63,16 @@ def outside(tmp_path: Path) -> Path:
 # --- --fix --------------------------------------------------------------------------------------------------------
 
 
-def test_fix_ignores_a_planted_temporary_name(project: Path, outside: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The old fixed temporary name, planted as a link to a file elsewhere and as a folder, changes nothing."""
+@pytest.mark.parametrize("planted", ["link", "folder"])
+def test_fix_ignores_a_planted_temporary_name(
+    project: Path, outside: Path, planted: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The old fixed temporary name, planted as a link to a file elsewhere or as a folder, changes nothing."""
     app = project / "app"
-    (app / ".main.py.production-fastapi.tmp").symlink_to(outside / "secret.txt")
+    if planted == "link":
+        (app / ".main.py.production-fastapi.tmp").symlink_to(outside / "secret.txt")
+    else:
+        (app / ".main.py.production-fastapi.tmp").mkdir()
     (app / ".tmp-dir").mkdir()
     code, _, err = review(capsys, "--fix", str(app))
     assert err == ""
