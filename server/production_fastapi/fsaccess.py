@@ -35,6 +35,7 @@ from pathlib import Path
 
 __all__ = [
     "AUX_LIMIT",
+    "DIRECTORY_FLAGS",
     "RENAME_EXCHANGE",
     "RENAME_NOREPLACE",
     "AccessError",
@@ -57,9 +58,14 @@ __all__ = [
 #: Bound on auxiliary files (.gitignore, pyproject.toml): far above any real one, far below a memory problem.
 AUX_LIMIT = 1_000_000
 
-_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-_NOFOLLOW = os.O_NOFOLLOW
+# getattr: the module still imports where a flag does not exist (Windows has none of these; the safety described
+# above is the POSIX one, and the tests that prove it are skipped there).
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_READ = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _CLOEXEC | getattr(os, "O_NOCTTY", 0)
+_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
+#: Flags to open a folder for use as ``dir_fd`` (links in the name followed unless the caller adds O_NOFOLLOW).
+DIRECTORY_FLAGS = _DIR
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 # openat2(2): Linux 5.6+. The number is the same on every architecture (the unified syscall table).
 _SYS_OPENAT2 = 437
@@ -330,7 +336,7 @@ def _write_all(fd: int, data: bytes) -> None:
 def create_exclusive(dir_fd: int, name: str, data: bytes, mode: int = 0o644) -> bool:
     """Create ``name`` in ``dir_fd`` only if nothing (not even a dangling link) has that name; False if taken."""
     try:
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode, dir_fd=dir_fd)
     except FileExistsError:
         return False
     try:
@@ -367,9 +373,7 @@ def replace_at(
     for _ in range(8):
         temporary = temporary_name(name)
         try:
-            fd = os.open(
-                temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd
-            )
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dir_fd)
             break
         except FileExistsError:
             continue

@@ -237,7 +237,7 @@ class PathPolicy:
         root = fsaccess.open_root(self.home_of(real))
         try:
             relative = real.relative_to(self.home_of(real)).as_posix()
-            return fsaccess.open_beneath(root, relative, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            return fsaccess.open_beneath(root, relative, fsaccess.DIRECTORY_FLAGS)
         finally:
             os.close(root)
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from production_fastapi.fsaccess import create_exclusive, open_dir_at, read_at, replace_at
+from production_fastapi.fsaccess import DIRECTORY_FLAGS, create_exclusive, open_dir_at, read_at, replace_at
 from production_fastapi.review.config import Config
 from production_fastapi.review.engine import FileOutcome
 from production_fastapi.review.findings import Finding
@@ -109,7 +109,7 @@ def _open_cache_dir(base: Path, below: tuple[str, ...], *, create: bool) -> int:
     """A descriptor of the cache folder: ``base`` is the user's (followed), ``below`` never follows a link."""
     if create:
         base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    fd = os.open(base, DIRECTORY_FLAGS)
     try:
         for part in below:
             if create:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from production_fastapi.fsaccess import AccessError, open_beneath, open_root, replace_at
+from production_fastapi.fsaccess import DIRECTORY_FLAGS, AccessError, open_beneath, open_root, replace_at
 from production_fastapi.review.api import rules_for
 from production_fastapi.review.cache import Cache, cache_location, content_key
 from production_fastapi.review.config import Config, resolve_directory, resolve_path
@@ -324,7 +324,7 @@ def _write_preserving(item: Discovered, source: str) -> None:
     folder, _, name = item.relative.rpartition("/")
     root = open_root(item.anchor)
     try:
-        directory = open_beneath(root, folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if folder else root
+        directory = open_beneath(root, folder, DIRECTORY_FLAGS) if folder else root
         try:
             replace_at(directory, name, data, item.vetted.mode, expect=(item.vetted.device, item.vetted.inode))
         finally:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import secrets
 import shutil
@@ -37,6 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from production_fastapi.fsaccess import (
+    DIRECTORY_FLAGS,
     RENAME_EXCHANGE,
     RENAME_NOREPLACE,
     AccessError,
@@ -55,7 +55,7 @@ MAX_DEST_CHARS = 4096
 _MAX_DEST_NAME_BYTES = 200
 STAGING_MARKER = ".production-fastapi-staging"
 _LOCK_SECONDS = 30.0
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_DIR = DIRECTORY_FLAGS
 
 #: Whether a real path is somewhere a caller may write (the MCP server's allow-list); None allows anything.
 Within = Callable[[Path], bool]
@@ -169,6 +169,8 @@ class _Parent:
 
 @contextlib.contextmanager
 def _locked(fd: int, dest: Path) -> Iterator[None]:
+    import fcntl  # POSIX only: imported here so the package still imports elsewhere
+
     deadline = time.monotonic() + _LOCK_SECONDS
     while True:
         try:
