@@ -327,6 +327,8 @@ def test_a_mode_000_folder_is_an_error_not_a_pass(tmp_path: Path) -> None:
         (root / "locked").chmod(0o755)
     assert done.returncode == 2
     assert "locked: cannot be opened (permission denied); not reviewed" in done.stderr
+    assert "All checks passed" not in done.stdout
+    assert "No findings in 0 files checked, but 1 error kept some of the input from being reviewed." in done.stdout
 
 
 # --- suppressions come from comments only -------------------------------------------------------------------------
