@@ -404,3 +404,22 @@ def test_a_folder_swapped_for_a_link_mid_review_never_yields_outside_findings(sw
     assert outside_reads == 0
     # A walk that met the link mid-swap says so in one line about the folder; it never goes through it.
     assert all("\n" not in error and ("/app" in error or "/.dir" in error) for error in errors), errors[:3]
+
+
+def test_a_huge_gitignore_is_applied_only_in_part(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """100,000 patterns matched against every entry would make the walk crawl: the first 5,000 apply."""
+    (project / ".gitignore").write_text("".join(f"*n{index}\n" for index in range(100_000)))
+    started = time.monotonic()
+    code, out, err = review(capsys, str(project))
+    assert time.monotonic() - started < 20
+    assert "more than 5,000 lines; only the first 5,000 are applied" in err
+    assert "PF702" in out
+    assert code == 2
+
+
+def test_a_planted_name_cannot_break_an_error_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo(project / "app" / "evil\nfake.py:1:1: PF999 forged.py")
+    code, _, err = review(capsys, str(project))
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert "evil\\x0afake.py" in line

@@ -13,6 +13,7 @@ import errno
 import fnmatch
 import functools
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +41,8 @@ PYTHON_SUFFIXES = (".py", ".pyw")
 #: Folders deeper than this below a reviewed folder are reported, not walked (a planted 1,500-level tree would
 #: otherwise exhaust the stack or the path length); real projects stay under 30.
 MAX_DEPTH = 128
+#: Lines of one .gitignore that are applied (real ones have a few hundred at most).
+MAX_GITIGNORE_LINES = 5000
 #: The most bytes read of one file: the configured max-file-size decides what is reviewed, this bounds memory for
 #: a file that only claims to be source (a sparse 10 GB ``main.py``).
 READ_CAP = 8 * DEFAULT_MAX_FILE_SIZE
@@ -57,6 +60,18 @@ class Discovered:
     #: Where ``--fix`` writes it back: ``relative`` (no links followed) beneath the folder ``anchor``.
     anchor: Path
     relative: str
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def shown(path: Path) -> str:
+    """A path for an error line: control characters escaped, so a planted name cannot break the line in two or
+    write to the terminal."""
+    text = str(path)
+    if _UNPRINTABLE.search(text):
+        return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return text
 
 
 def _python_shebang(data: bytes) -> bool:
@@ -96,10 +111,19 @@ class GitIgnore:
             text = read_at(dir_fd, ".gitignore", AUX_LIMIT, strict=True).data.decode("utf-8", errors="replace")
         except AccessError as exc:
             if exc.errno != errno.ENOENT:
-                errors.append(f"{directory / '.gitignore'}: {exc}; its patterns are not applied")
+                errors.append(f"{shown(directory / '.gitignore')}: {exc}; its patterns are not applied")
             return None
         patterns: list[tuple[str, bool, bool]] = []
-        for raw in text.splitlines():
+        lines = text.splitlines()
+        if len(lines) > MAX_GITIGNORE_LINES:
+            # Each pattern is matched against every entry below: a planted 100,000-line file would make the walk
+            # crawl. Applying fewer patterns can only review more files, never hide one.
+            errors.append(
+                f"{shown(directory / '.gitignore')}: more than {MAX_GITIGNORE_LINES:,} lines; only the first "
+                f"{MAX_GITIGNORE_LINES:,} are applied"
+            )
+            lines = lines[:MAX_GITIGNORE_LINES]
+        for raw in lines:
             line = raw.strip()
             if not line or line.startswith(("#", "!")):
                 continue
@@ -152,7 +176,7 @@ def _walk(
         with os.scandir(dir_fd) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as exc:
-        walk.errors.append(f"{directory}: cannot list ({exc.strerror or exc}); not reviewed")
+        walk.errors.append(f"{shown(directory)}: cannot list ({exc.strerror or exc}); not reviewed")
         return
     config = walk.config
     for entry in entries:
@@ -171,12 +195,12 @@ def _walk(
         entry_below = f"{below}/{name}" if below else name
         if is_dir:
             if entry_below.count("/") >= MAX_DEPTH:
-                walk.errors.append(f"{path}: more than {MAX_DEPTH} folders deep; not reviewed below this point")
+                walk.errors.append(f"{shown(path)}: more than {MAX_DEPTH} folders deep; not reviewed below this point")
                 continue
             try:
                 child = open_dir_at(dir_fd, name)
             except AccessError as exc:
-                walk.errors.append(f"{path}: {exc}; not reviewed")
+                walk.errors.append(f"{shown(path)}: {exc}; not reviewed")
                 continue
             try:
                 yield from _walk(walk, child, path, entry_relative, below=entry_below, ignores=ignores)
@@ -194,12 +218,12 @@ def _walk(
                 if entry.is_symlink()
                 else ("is not a regular file; not read")
             )
-            walk.errors.append(f"{path}: {what}")
+            walk.errors.append(f"{shown(path)}: {what}")
             continue
         try:
             vetted = read_at(dir_fd, name, walk.limit)
         except AccessError as exc:
-            walk.errors.append(f"{path}: {exc}")
+            walk.errors.append(f"{shown(path)}: {exc}")
             continue
         yield Discovered(path, kind, walk.origin, vetted, walk.origin, entry_below)
 
@@ -232,7 +256,7 @@ def discover(
             info = os.stat(path)
         except OSError as exc:
             reason = "no such file or directory" if exc.errno == errno.ENOENT else (exc.strerror or str(exc)).lower()
-            errors.append(f"{path}: {reason}")
+            errors.append(f"{shown(path)}: {reason}")
             continue
         config = config_for(path)
         limit = max(config.max_file_size, READ_CAP)
@@ -245,7 +269,7 @@ def discover(
             try:
                 root_fd = open_folder(path)
             except AccessError as exc:
-                errors.append(f"{path}: {exc}; not reviewed")
+                errors.append(f"{shown(path)}: {exc}; not reviewed")
                 continue
             walk = _Walk(walk_config, text_globs, path, errors, limit, deadline)
             try:
@@ -262,7 +286,7 @@ def discover(
             try:
                 vetted = read_path(path, limit)  # a file the user names is read even through a link, like ruff
             except AccessError as exc:
-                errors.append(f"{path}: {exc}")
+                errors.append(f"{shown(path)}: {exc}")
                 continue
             kind = classify(path, text_globs, explicit=True, head=vetted.data)
             if kind is not None:
