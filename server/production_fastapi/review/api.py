@@ -99,6 +99,8 @@ def review_paths(
     Configuration comes from the nearest ``[tool.production-fastapi]`` upward of each path unless ``config`` is
     given; ``select``/``ignore`` override it. ``fix`` rewrites files with the safe fixes; ``diff`` computes the same
     changes into ``Report.diffs`` without writing. ``jobs`` caps worker processes (1 runs everything in process).
+    The cache lives outside the reviewed folders (``cache_dir``, else ``$PRODUCTION_FASTAPI_CACHE_DIR``, else a
+    per-project folder under ``$XDG_CACHE_HOME/production-fastapi``); ``cache=False`` neither reads nor writes it.
     """
     from production_fastapi.review.runner import Runner
 
