@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from production_fastapi.review import Config, review_paths
+from production_fastapi.review import Config, cache, review_paths
 from production_fastapi.review.cache import CACHE_DIR_NAME, cache_location
 
 SLEEPY = "import time\n\n\nasync def f() -> None:\n    time.sleep(1)\n"
@@ -32,13 +33,28 @@ def _cache_files(tmp_path: Path) -> list[Path]:
     return sorted(_cache_dir(tmp_path).glob("v*.json"))
 
 
+def _entries(cache_file: Path) -> dict[str, Any]:
+    """The entries of a cache file (its first line is the MAC)."""
+    _, _, body = cache_file.read_bytes().partition(b"\n")
+    loaded = json.loads(body)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _write_signed(cache_file: Path, entries: dict[str, Any]) -> None:
+    """What this user's own reviewer would write: signed with the per-user key."""
+    key = cache._user_key(cache.user_cache_home())
+    assert key is not None
+    cache_file.write_bytes(cache._sign(key, json.dumps(entries).encode()))
+
+
 def _plant(cache_file: Path, message: str) -> None:
-    """Rewrite every cached finding's message: a later run that shows it provably read the cache."""
-    entries = json.loads(cache_file.read_text())
+    """Rewrite every cached finding's message (signed as ours): a later run that shows it provably read the cache."""
+    entries = _entries(cache_file)
     for rows, _modules, _parsed in entries.values():
         for row in rows:
             row[8] = message
-    cache_file.write_text(json.dumps(entries))
+    _write_signed(cache_file, entries)
 
 
 def test_a_warm_run_reads_the_cache_and_a_changed_file_is_rechecked(tmp_path: Path) -> None:
@@ -89,7 +105,7 @@ def test_a_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     cache_file.write_text("{not json")
     again = review_paths([app], config=config, select=["PF702"], jobs=1)
     assert [f.code for f in again.findings] == ["PF702"]
-    assert isinstance(json.loads(cache_file.read_text()), dict)
+    assert isinstance(_entries(cache_file), dict)
 
 
 def test_cache_dir_option_and_project_results_are_cached(tmp_path: Path) -> None:
@@ -169,7 +185,7 @@ def test_a_cache_shipped_in_the_repository_hides_nothing(tmp_path: Path) -> None
     # What an attacker would ship: the cache a real run writes, every entry emptied, placed in the checkout.
     review_paths([app], config=config, select=["PF702"], jobs=1, cache_dir=tmp_path / CACHE_DIR_NAME)
     (planted,) = (tmp_path / CACHE_DIR_NAME).glob("v*.json")
-    planted.write_text(json.dumps({key: [[], [], True] for key in json.loads(planted.read_text())}))
+    planted.write_bytes(json.dumps({key: [[], [], True] for key in _entries(planted)}).encode())
     report = review_paths([app], config=config, select=["PF702"], jobs=1)
     assert [f.code for f in report.findings] == ["PF702"]
 
@@ -220,3 +236,35 @@ def test_a_cache_folder_link_in_the_checkout_sends_nothing_elsewhere(tmp_path: P
     review_paths([app], config=Config(root=tmp_path), select=["PF702"], jobs=1)
     assert list(outside.iterdir()) == []
     assert _cache_files(tmp_path)
+
+
+@pytest.mark.parametrize("signature", ["unsigned", "another-key", "ours-but-edited"])
+def test_a_planted_cache_in_a_chosen_folder_hides_nothing(tmp_path: Path, signature: str) -> None:
+    """A --cache-dir inside a checkout: the keys are content hashes anyone can compute, so an attacker can write
+    emptied entries for the right keys. Only a file signed with this user's key is read."""
+    app = _setup(tmp_path)
+    chosen = tmp_path / "ci-cache"
+    config = Config(root=tmp_path)
+    review_paths([app], config=config, select=["PF702"], jobs=1, cache_dir=chosen)
+    (cache_file,) = chosen.glob("v*.json")
+    emptied = {key: [[], [], True] for key in _entries(cache_file)}
+    body = json.dumps(emptied).encode()
+    if signature == "unsigned":
+        cache_file.write_bytes(body)
+    elif signature == "another-key":
+        cache_file.write_bytes(cache._sign(b"k" * 32, body))
+    else:
+        key = cache._user_key(cache.user_cache_home())
+        assert key is not None
+        signed = cache._sign(key, json.dumps(_entries(cache_file)).encode())
+        cache_file.write_bytes(signed.replace(b'"PF702"', b'"PF000"'))  # one byte changed after signing
+    report = review_paths([app], config=config, select=["PF702"], jobs=1, cache_dir=chosen)
+    assert [f.code for f in report.findings] == ["PF702"]
+
+
+def test_the_signing_key_is_private_to_the_user(tmp_path: Path) -> None:
+    _setup(tmp_path)
+    review_paths([tmp_path / "app"], config=Config(root=tmp_path), select=["PF702"], jobs=1)
+    key = cache.user_cache_home() / "key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert len(key.read_bytes()) == 32

@@ -14,20 +14,36 @@ choose another folder, as ``RUFF_CACHE_DIR`` does for ruff; ``--no-cache`` turns
 Everything below the chosen folder is opened through descriptors without following links, read with a bound,
 and written under a random ``O_EXCL`` name renamed into place; the cache's ``.gitignore`` and ``CACHEDIR.TAG`` are
 created only where no name (not even a dangling link) exists yet.
+
+**Signed.** Keys are content hashes anyone can compute, so a cache file someone else wrote (a ``--cache-dir``
+inside a checkout, a restored CI cache) could carry emptied entries for files it knows. Each cache file therefore
+starts with an HMAC of its body under a per-user key (``key`` in the per-user folder, 32 random bytes, mode 0600,
+created once); a file whose MAC does not verify is ignored and rewritten. Without a usable key there is no cache.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
+import hmac
 import json
 import os
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from production_fastapi.fsaccess import DIRECTORY_FLAGS, create_exclusive, open_dir_at, read_at, replace_at
+from production_fastapi.fsaccess import (
+    DIRECTORY_FLAGS,
+    AccessError,
+    create_exclusive,
+    open_dir_at,
+    read_at,
+    read_path,
+    replace_at,
+)
 from production_fastapi.review.config import Config
 from production_fastapi.review.engine import FileOutcome
 from production_fastapi.review.findings import Finding
@@ -124,9 +140,48 @@ def _open_cache_dir(base: Path, below: tuple[str, ...], *, create: bool) -> int:
     return fd
 
 
+@functools.cache
+def _user_key(home: Path) -> bytes | None:
+    """The per-user signing key, created on first use; None when it cannot be read or made (then no cache)."""
+    path = home / "key"
+    for _ in range(2):
+        try:
+            key = read_path(path, 64, follow=False, strict=True)
+        except AccessError as exc:
+            if exc.errno != errno.ENOENT:
+                return None
+        else:
+            if len(key.data) == 32 and key.mode & 0o077 == 0:
+                return key.data
+            return None  # readable by others, or not ours: do not trust what it signed
+        try:
+            home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(home, DIRECTORY_FLAGS)
+            try:
+                create_exclusive(fd, "key", secrets.token_bytes(32), 0o600)
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+    return None
+
+
+def _sign(key: bytes, body: bytes) -> bytes:
+    return hmac.new(key, body, hashlib.sha256).hexdigest().encode("ascii") + b"\n" + body
+
+
+def _verified(key: bytes, data: bytes) -> bytes | None:
+    mac, _, body = data.partition(b"\n")
+    expected = hmac.new(key, body, hashlib.sha256).hexdigest().encode("ascii")
+    return body if hmac.compare_digest(mac, expected) else None
+
+
 class Cache:
-    def __init__(self, location: tuple[Path, tuple[str, ...]], name: str, entries: dict[str, Any]) -> None:
+    def __init__(
+        self, location: tuple[Path, tuple[str, ...]], name: str, entries: dict[str, Any], *, usable: bool = True
+    ) -> None:
         self.location = location
+        self.usable = usable
         self.name = name
         self.file = location[0].joinpath(*location[1], name)
         self._entries = entries
@@ -137,12 +192,16 @@ class Cache:
     def open(cls, location: tuple[Path, tuple[str, ...]], config: Config) -> Cache:
         name = f"v{_FORMAT}-{ruleset_version()}-{config.fingerprint()}.json"
         entries: dict[str, Any] = {}
+        key = _user_key(user_cache_home())
+        if key is None:
+            return cls(location, name, entries, usable=False)
         with contextlib.suppress(OSError, ValueError, RecursionError):
             fd = _open_cache_dir(*location, create=False)
             try:
-                loaded = json.loads(read_at(fd, name, _READ_LIMIT, strict=True).data)
+                body = _verified(key, read_at(fd, name, _READ_LIMIT, strict=True).data)
             finally:
                 os.close(fd)
+            loaded = json.loads(body) if body is not None else None
             if isinstance(loaded, dict):
                 entries = loaded
         return cls(location, name, entries)
@@ -165,7 +224,8 @@ class Cache:
 
     def save(self) -> None:
         """Write the cache atomically; a cache that cannot be written is silently skipped (a read-only home)."""
-        if not self._dirty:
+        key = _user_key(user_cache_home()) if self.usable else None
+        if not self._dirty or key is None:
             return
         if len(self._entries) > _MAX_ENTRIES:
             self._entries = {k: v for k, v in self._entries.items() if k in self._used}
@@ -176,7 +236,7 @@ class Cache:
         try:
             self._mark(fd)
             data = json.dumps(self._entries, separators=(",", ":")).encode("utf-8")
-            replace_at(fd, self.name, data, 0o600)
+            replace_at(fd, self.name, _sign(key, data), 0o600)
         except OSError:
             return
         finally:
