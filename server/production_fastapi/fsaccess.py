@@ -29,7 +29,7 @@ import secrets
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -436,12 +436,3 @@ def check_deadline(deadline: float | None) -> None:
     """Raise :class:`DeadlineExceeded` once ``time.monotonic()`` is past ``deadline`` (None: no limit)."""
     if deadline is not None and time.monotonic() > deadline:
         raise DeadlineExceeded("the operation ran past its deadline")
-
-
-@contextlib.contextmanager
-def descriptor(fd: int) -> Iterator[int]:
-    """Close ``fd`` when the block ends."""
-    try:
-        yield fd
-    finally:
-        os.close(fd)
