@@ -36,3 +36,10 @@ def database_url() -> str:
 def redis_url() -> str:
     """A URL of a real Redis database that tests may flush."""
     return _service_url("TEST_REDIS_URL", "Redis (redis://...)")
+
+
+@pytest.fixture(autouse=True)
+def _private_review_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reviewer's per-user cache goes under a throwaway XDG_CACHE_HOME: tests never touch the real one."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    monkeypatch.delenv("PRODUCTION_FASTAPI_CACHE_DIR", raising=False)

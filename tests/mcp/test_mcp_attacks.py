@@ -2,13 +2,16 @@
 
 The inputs are what the official filesystem server's CVEs and path-traversal folklore suggest: climbing out with
 ``..``, absolute paths elsewhere, symlinks (to files, folders, chains, loops), the ``/allowed-evil`` prefix trick,
-percent-encoded and backslash separators, NUL and control bytes, over-long names, a FIFO and device files.
+percent-encoded and backslash separators, NUL and control bytes, over-long names, a FIFO and device files; and the
+classes the hostile-checkout red team added (issue 13): a hard link to an outside file, a socket, a ``/dev/zero``
+link below a folder, a FIFO ``.gitignore``. Races and planted folder content are in test_mcp_hostile.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,12 @@ def plant(ws: Workspace) -> None:
     (a / "dev_link").symlink_to("/dev/zero")
     (a / "evil_link").symlink_to(ws.evil, target_is_directory=True)
     os.mkfifo(a / "fifo.py")
+    os.link(ws.outside / "secret.py", a / "hard.py")  # a hard link: the same bytes as the outside file
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(a / "sock.py"))
+    (a / "app" / "zero.py").symlink_to("/dev/zero")
+    (a / "deep").mkdir()
+    os.mkfifo(a / "deep" / ".gitignore")
     (a / "huge.py").write_text("x = 1\n" * 200_000)  # 1.2 MB, over the 1 MB cap
     (a / "latin1.py").write_bytes("nom = 'caf\u00e9'\n".encode("latin-1"))
 
@@ -81,6 +90,10 @@ READ_ONLY_EXTRA: dict[str, Attack] = {
     "symlink-loop": lambda ws: "loop_a",
     "over-size-cap": lambda ws: "huge.py",
     "not-utf8": lambda ws: "latin1.py",
+    "hard-link-to-outside": lambda ws: "hard.py",
+    "socket": lambda ws: "sock.py",
+    "dev-zero-link-in-subdir": lambda ws: "app/zero.py",
+    "symlinked-dir-then-dotdot": lambda ws: "link_dir/../outside/secret.py",
 }
 
 WRITE_EXTRA: dict[str, Attack] = {
@@ -95,6 +108,10 @@ WRITE_EXTRA: dict[str, Attack] = {
     "new-under-symlinked-dir": lambda ws: "link_dir/newsvc",
     "new-outside": lambda ws: str(ws.outside / "newsvc"),
     "new-in-sibling": lambda ws: f"{ws.allowed}-evil/newsvc",
+    "hard-link-as-destination": lambda ws: "hard.py",
+    "socket-as-destination": lambda ws: "sock.py",
+    "new-under-fifo": lambda ws: "fifo.py/svc",
+    "over-long-destination": lambda ws: "d/" * 2100 + "svc",
 }
 
 # An absolute path: a slash at the start of a word, not one inside a relative name the client sent

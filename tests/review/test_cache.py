@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from production_fastapi.review import Config, review_paths
-from production_fastapi.review.cache import CACHE_DIR_NAME
+from production_fastapi.review import Config, cache, review_paths
+from production_fastapi.review.cache import CACHE_DIR_NAME, cache_location
 
 SLEEPY = "import time\n\n\nasync def f() -> None:\n    time.sleep(1)\n"
 
@@ -21,17 +23,38 @@ def _setup(tmp_path: Path) -> Path:
     return app
 
 
+def _cache_dir(root: Path) -> Path:
+    """The per-user cache folder of the project at ``root`` (XDG_CACHE_HOME is a temporary folder in tests)."""
+    base, below = cache_location(root, None)
+    return base.joinpath(*below)
+
+
 def _cache_files(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / CACHE_DIR_NAME).glob("v*.json"))
+    return sorted(_cache_dir(tmp_path).glob("v*.json"))
+
+
+def _entries(cache_file: Path) -> dict[str, Any]:
+    """The entries of a cache file (its first line is the MAC)."""
+    _, _, body = cache_file.read_bytes().partition(b"\n")
+    loaded = json.loads(body)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _write_signed(cache_file: Path, entries: dict[str, Any]) -> None:
+    """What this user's own reviewer would write: signed with the per-user key."""
+    key = cache._user_key(cache.user_cache_home())
+    assert key is not None
+    cache_file.write_bytes(cache._sign(key, json.dumps(entries).encode()))
 
 
 def _plant(cache_file: Path, message: str) -> None:
-    """Rewrite every cached finding's message: a later run that shows it provably read the cache."""
-    entries = json.loads(cache_file.read_text())
+    """Rewrite every cached finding's message (signed as ours): a later run that shows it provably read the cache."""
+    entries = _entries(cache_file)
     for rows, _modules, _parsed in entries.values():
         for row in rows:
             row[8] = message
-    cache_file.write_text(json.dumps(entries))
+    _write_signed(cache_file, entries)
 
 
 def test_a_warm_run_reads_the_cache_and_a_changed_file_is_rechecked(tmp_path: Path) -> None:
@@ -40,8 +63,9 @@ def test_a_warm_run_reads_the_cache_and_a_changed_file_is_rechecked(tmp_path: Pa
     cold = review_paths([app], config=config, select=["PF702"], jobs=1)
     assert [f.code for f in cold.findings] == ["PF702"]
     (cache_file,) = _cache_files(tmp_path)
-    assert (tmp_path / CACHE_DIR_NAME / ".gitignore").read_text().endswith("*\n")
-    assert (tmp_path / CACHE_DIR_NAME / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f068")
+    assert (_cache_dir(tmp_path) / ".gitignore").read_text().endswith("*\n")
+    assert (_cache_dir(tmp_path) / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f068")
+    assert not (tmp_path / CACHE_DIR_NAME).exists()  # nothing is written into the reviewed folder
 
     _plant(cache_file, "from the cache")
     warm = review_paths([app], config=config, select=["PF702"], jobs=1)
@@ -81,7 +105,7 @@ def test_a_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     cache_file.write_text("{not json")
     again = review_paths([app], config=config, select=["PF702"], jobs=1)
     assert [f.code for f in again.findings] == ["PF702"]
-    assert isinstance(json.loads(cache_file.read_text()), dict)
+    assert isinstance(_entries(cache_file), dict)
 
 
 def test_cache_dir_option_and_project_results_are_cached(tmp_path: Path) -> None:
@@ -130,3 +154,117 @@ def test_a_warm_run_checks_nothing_even_with_two_roots_sharing_a_cache_dir(
     assert jobs == []  # no file parsed, no project rule re-run
     assert warm.findings == cold.findings
     assert {f.code for f in warm.findings} >= {"PF301", "PF702"}
+
+
+def test_the_cache_lives_outside_the_checkout_under_xdg_cache_home(tmp_path: Path) -> None:
+    app = _setup(tmp_path)
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    review_paths([app], config=Config(root=tmp_path), select=["PF702"], jobs=1)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
+    base = Path(os.environ["XDG_CACHE_HOME"]) / "production-fastapi" / "projects"
+    assert _cache_dir(tmp_path).parent == base
+    assert _cache_files(tmp_path)
+    # Two projects never share a folder, even with the same folder name.
+    other = tmp_path / "x" / tmp_path.name
+    other.mkdir(parents=True)
+    assert _cache_dir(other) != _cache_dir(tmp_path)
+
+
+def test_the_environment_variable_chooses_the_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _setup(tmp_path)
+    chosen = tmp_path.parent / f"{tmp_path.name}-env-cache"
+    monkeypatch.setenv("PRODUCTION_FASTAPI_CACHE_DIR", str(chosen))
+    review_paths([app], config=Config(root=tmp_path), select=["PF702"], jobs=1)
+    assert list(chosen.glob("v*.json"))
+
+
+def test_a_cache_shipped_in_the_repository_hides_nothing(tmp_path: Path) -> None:
+    """A checkout carrying a .production-fastapi-cache with emptied entries (or links in it) is not read."""
+    app = _setup(tmp_path)
+    config = Config(root=tmp_path)
+    # What an attacker would ship: the cache a real run writes, every entry emptied, placed in the checkout.
+    review_paths([app], config=config, select=["PF702"], jobs=1, cache_dir=tmp_path / CACHE_DIR_NAME)
+    (planted,) = (tmp_path / CACHE_DIR_NAME).glob("v*.json")
+    planted.write_bytes(json.dumps({key: [[], [], True] for key in _entries(planted)}).encode())
+    report = review_paths([app], config=config, select=["PF702"], jobs=1)
+    assert [f.code for f in report.findings] == ["PF702"]
+
+
+def test_links_planted_in_a_cache_folder_are_never_followed(tmp_path: Path) -> None:
+    """A dangling CACHEDIR.TAG or .gitignore link, and a link in place of the cache file, write nothing outside."""
+    app = _setup(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("keep me\n")
+    cache = tmp_path / "chosen-cache"
+    cache.mkdir()
+    (cache / "CACHEDIR.TAG").symlink_to(outside / "created-by-tag")
+    (cache / ".gitignore").symlink_to(outside / "created-by-gitignore")
+    config = Config(root=tmp_path)
+    review_paths([app], config=config, select=["PF702"], jobs=1, cache_dir=cache)
+    (cache_file,) = cache.glob("v*.json")
+    cache_file.unlink()
+    cache_file.symlink_to(victim)  # the next save must replace the link, not write through it
+    (app / "main.py").write_text(SLEEPY + "\n")
+    review_paths([app], config=config, select=["PF702"], jobs=1, cache_dir=cache)
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    assert victim.read_text() == "keep me\n"
+    assert not cache_file.is_symlink()
+
+
+def test_a_cache_folder_link_in_the_per_user_tree_is_refused(tmp_path: Path) -> None:
+    """Even in the per-user tree, the project folder is opened without following a link (written nowhere else)."""
+    app = _setup(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = _cache_dir(tmp_path)
+    folder.parent.mkdir(parents=True)
+    folder.symlink_to(outside, target_is_directory=True)
+    report = review_paths([app], config=Config(root=tmp_path), select=["PF702"], jobs=1)
+    assert [f.code for f in report.findings] == ["PF702"]
+    assert report.errors == []
+    assert list(outside.iterdir()) == []
+
+
+def test_a_cache_folder_link_in_the_checkout_sends_nothing_elsewhere(tmp_path: Path) -> None:
+    """The red team's planted ``.production-fastapi-cache`` link: the default cache is elsewhere, so it is unused."""
+    app = _setup(tmp_path)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (tmp_path / CACHE_DIR_NAME).symlink_to(outside, target_is_directory=True)
+    review_paths([app], config=Config(root=tmp_path), select=["PF702"], jobs=1)
+    assert list(outside.iterdir()) == []
+    assert _cache_files(tmp_path)
+
+
+@pytest.mark.parametrize("signature", ["unsigned", "another-key", "ours-but-edited"])
+def test_a_planted_cache_in_a_chosen_folder_hides_nothing(tmp_path: Path, signature: str) -> None:
+    """A --cache-dir inside a checkout: the keys are content hashes anyone can compute, so an attacker can write
+    emptied entries for the right keys. Only a file signed with this user's key is read."""
+    app = _setup(tmp_path)
+    chosen = tmp_path / "ci-cache"
+    config = Config(root=tmp_path)
+    review_paths([app], config=config, select=["PF702"], jobs=1, cache_dir=chosen)
+    (cache_file,) = chosen.glob("v*.json")
+    emptied = {key: [[], [], True] for key in _entries(cache_file)}
+    body = json.dumps(emptied).encode()
+    if signature == "unsigned":
+        cache_file.write_bytes(body)
+    elif signature == "another-key":
+        cache_file.write_bytes(cache._sign(b"k" * 32, body))
+    else:
+        key = cache._user_key(cache.user_cache_home())
+        assert key is not None
+        signed = cache._sign(key, json.dumps(_entries(cache_file)).encode())
+        cache_file.write_bytes(signed.replace(b'"PF702"', b'"PF000"'))  # one byte changed after signing
+    report = review_paths([app], config=config, select=["PF702"], jobs=1, cache_dir=chosen)
+    assert [f.code for f in report.findings] == ["PF702"]
+
+
+def test_the_signing_key_is_private_to_the_user(tmp_path: Path) -> None:
+    _setup(tmp_path)
+    review_paths([tmp_path / "app"], config=Config(root=tmp_path), select=["PF702"], jobs=1)
+    key = cache.user_cache_home() / "key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert len(key.read_bytes()) == 32

@@ -129,7 +129,7 @@ def test_an_interrupted_run_leaves_nothing(tmp_path: Path) -> None:
     def interrupt_on_tenth_copy(frame: object, event: str, arg: object) -> None:
         nonlocal calls
         code = getattr(frame, "f_code", None)
-        if event == "call" and code is not None and code.co_name == "copyfile":
+        if event == "call" and code is not None and code.co_name == "_write_file":
             calls += 1
             if calls == 10:
                 raise KeyboardInterrupt
@@ -153,7 +153,7 @@ def test_an_interrupted_force_keeps_the_old_project(tmp_path: Path) -> None:
 
     def interrupt_rendering(frame: object, event: str, arg: object) -> None:
         code = getattr(frame, "f_code", None)
-        if event == "call" and code is not None and code.co_name == "write_text":
+        if event == "call" and code is not None and code.co_name == "_write_file":
             raise KeyboardInterrupt
 
     sys.setprofile(interrupt_rendering)

@@ -7,8 +7,10 @@ policy trusts nothing it is given:
   directory) bounds every read and write; client roots may only narrow it, never widen it;
 - a path is resolved to its real path (symlinks followed) before the containment check, and containment compares
   path components, so ``/srv/app-evil`` is not inside ``/srv/app``;
-- a file is opened with ``O_NOFOLLOW`` on its resolved path and checked again through the open descriptor, so a
-  symlink or FIFO swapped in after the check is refused rather than followed;
+- a file is then opened beneath the allowed directory's descriptor without following a link in any component
+  (``production_fastapi.fsaccess``: ``openat2`` where the kernel has it), with ``O_NONBLOCK``, and checked through
+  the open descriptor, so a folder or file swapped for a symlink, FIFO or device after the check is refused rather
+  than followed, and a hard link (the same bytes under a second name, perhaps outside) is refused too;
 - NUL bytes, control characters, over-long names, devices, FIFOs, sockets, directories where a file is expected,
   files over the size cap and text that is not UTF-8 are refused;
 - new folders get plain names only (letters, digits, ``.``, ``_``, ``-``), so an encoded separator such as ``%2f``
@@ -20,12 +22,15 @@ client must not learn what exists elsewhere on the machine from our errors.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from production_fastapi import fsaccess
 
 __all__ = [
     "ALLOW_ENV",
@@ -139,6 +144,10 @@ class PathPolicy:
                 return relative if len(self.allowed) == 1 else f"{allowed}/{relative}"
         return path.name  # unreachable for vetted paths; never reveal a full outside path
 
+    def contains(self, real: Path) -> bool:
+        """Whether a real path is inside the allow-list (the scaffolder checks its open parent folder with it)."""
+        return self._contains(real)
+
     def _contains(self, real: Path) -> bool:
         # Path.is_relative_to compares components, so /srv/app-evil is not inside /srv/app.
         return any(real.is_relative_to(allowed) for allowed in self.allowed)
@@ -186,32 +195,61 @@ class PathPolicy:
         real = self._resolve(raw)
         return real, self._read_vetted(real)
 
+    def home_of(self, real: Path) -> Path:
+        """The allowed directory holding a vetted path."""
+        for allowed in self.allowed:
+            if real.is_relative_to(allowed):
+                return allowed
+        raise self._outside()
+
     def _read_vetted(self, real: Path) -> str:
         shown = self.display(real)
         info = self._stat(real)
         if stat.S_ISDIR(info.st_mode):
             raise PathRefused(f"{shown} is a folder, not a file; use review_project for a folder.")
-        if not stat.S_ISREG(info.st_mode):
-            raise PathRefused(f"{shown} is not a regular file (a device, FIFO or socket), so it is not read.")
-        if info.st_size > self.max_file_bytes:
-            raise PathRefused(f"{shown} is larger than the {_size_text(self.max_file_bytes)} limit for one file.")
-        # O_NOFOLLOW: the last component was a real file a moment ago; if it became a symlink, refuse.
-        # O_NONBLOCK: if it became a FIFO, open returns at once instead of waiting for a writer.
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        home = self.home_of(real)
+        # The check above named a path; what is read is decided again by the kernel: the file is opened beneath the
+        # allowed directory's descriptor with no link followed in any component (a folder swapped for a link after
+        # the check is refused), O_NONBLOCK (a FIFO swapped in cannot hang the open), fstat-checked as a regular
+        # file with no other hard link (one to a file elsewhere would read it), and read with a bound.
         try:
-            fd = os.open(real, flags)
-        except OSError:
-            raise PathRefused(f"{shown} changed while it was being opened or cannot be read.") from None
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise PathRefused(f"{shown} is not a regular file, so it is not read.")
-            data = handle.read(self.max_file_bytes + 1)
-        if len(data) > self.max_file_bytes:
+            root = fsaccess.open_root(home)
+        except fsaccess.AccessError:
+            raise PathRefused(f"{shown} cannot be read.") from None
+        try:
+            vetted = fsaccess.read_beneath(
+                root, real.relative_to(home).as_posix(), self.max_file_bytes, refuse_hardlinks=True
+            )
+        except fsaccess.AccessError as exc:
+            raise PathRefused(self.refusal(shown, exc)) from None
+        finally:
+            os.close(root)
+        if vetted.truncated:
             raise PathRefused(f"{shown} is larger than the {_size_text(self.max_file_bytes)} limit for one file.")
         try:
-            return data.decode("utf-8")
+            return vetted.data.decode("utf-8")
         except UnicodeDecodeError:
             raise PathRefused(f"{shown} is not UTF-8 text, so it cannot be reviewed.") from None
+
+    def open_directory(self, real: Path) -> int:
+        """A descriptor of a vetted folder, opened beneath its allowed directory with no link followed (raises
+        :class:`fsaccess.AccessError` when a component was swapped for a link since the check)."""
+        root = fsaccess.open_root(self.home_of(real))
+        try:
+            relative = real.relative_to(self.home_of(real)).as_posix()
+            return fsaccess.open_beneath(root, relative, fsaccess.DIRECTORY_FLAGS)
+        finally:
+            os.close(root)
+
+    @staticmethod
+    def refusal(shown: str, exc: fsaccess.AccessError) -> str:
+        """One sentence for a refused read: the name the client knows and the short reason."""
+        reason = exc.reason.replace("; not read", "")
+        if exc.errno == errno.ELOOP:
+            reason = "is a symbolic link or has one on its path, and links are not followed"
+        elif exc.errno in (errno.EXDEV, errno.ENOENT, errno.ENOTDIR):
+            reason = "changed while it was being opened"
+        return f"{shown} {reason}, so it is not read."
 
     def new_directory(self, raw: str) -> Path:
         """Where a tool may create a folder: inside the allow-list, absent or empty, with plain new names.

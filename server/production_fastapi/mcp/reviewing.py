@@ -4,8 +4,9 @@ The reviewer on its own looks for configuration upward of a file, follows symlin
 in the project. A read-only tool does none of that outside the allow-list, so this module:
 
 - loads ``[tool.production-fastapi]`` only from pyproject.toml files inside the allowed directories;
-- lets the reviewer's discovery choose the files (its excludes, ``.gitignore``), then re-checks every one with the
-  policy (real path inside the allow-list, a regular file under the size cap) and reviews only those;
+- lets the reviewer's discovery choose and read the files (its excludes, ``.gitignore``; folders opened through
+  descriptors without following links, each file read once through the descriptor that was checked), then holds
+  every one to the policy (no second hard link, under the size cap) and reviews those bytes, never re-reading;
 - runs without the cache and in this process, so a review writes nothing and starts no workers.
 
 Results are capped (most severe first) with a count of what was left out: Claude Code warns at 10k tokens of tool
@@ -14,18 +15,21 @@ output, and a model acts on the first errors anyway.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from production_fastapi.fsaccess import check_deadline
 from production_fastapi.mcp.catalog import RULES_URI, rule_uri
 from production_fastapi.mcp.models import ReviewFinding, ReviewResult
 from production_fastapi.mcp.paths import PathPolicy, PathRefused
 
 if TYPE_CHECKING:
     from production_fastapi.review import Config, Finding
+    from production_fastapi.review.files import Discovered
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_PROJECT_FILES", "review_file", "review_project", "review_text"]
 
@@ -46,32 +50,31 @@ def _limit(limit: int) -> int:
 
 def _config_for(policy: PathPolicy, start: Path) -> Config:
     """The nearest pyproject.toml with our table, looking upward from ``start`` but never leaving the allow-list."""
-    import tomllib
-
     from production_fastapi.review import Config, ConfigError
-    from production_fastapi.review.config import TABLE, config_from_table, with_targets
+    from production_fastapi.review.config import TABLE, config_from_table, parse_toml, with_targets
 
     for folder in (start, *start.parents):
         if not any(folder.is_relative_to(allowed) for allowed in policy.allowed):
             break
         candidate = folder / "pyproject.toml"
-        if not candidate.is_file():
+        if not os.path.lexists(candidate):
             continue
         try:
             _, text = policy.read_text(str(candidate))
-        except PathRefused:
-            continue  # e.g. a link to a file outside the allow-list: not ours to read
+        except PathRefused as exc:
+            # A link to a file elsewhere, a FIFO, a 1 GB file: not ours to read, and the client is told.
+            raise ToolError(str(exc)) from None
         # Like the reviewer: only a file that mentions our table is parsed, so a broken unrelated one is no error.
         if f"tool.{TABLE}" not in text and f'tool."{TABLE}"' not in text:
             continue
         try:
-            table = tomllib.loads(text).get("tool", {}).get(TABLE)
+            table = parse_toml(text, "the file").get("tool", {}).get(TABLE)
             if table is None:
                 continue
             if not isinstance(table, dict):
                 raise ConfigError(f"[tool.{TABLE}] must be a table")
             return with_targets(config_from_table(table, folder, candidate))
-        except (ConfigError, tomllib.TOMLDecodeError) as exc:
+        except ConfigError as exc:
             shown = policy.display(candidate)
             raise ToolError(f"{shown} has an unusable [tool.{TABLE}] table: {str(exc).splitlines()[0]}.") from None
     # No table: the defaults, rooted at the allowed directory holding ``start`` (the project, as the client sees it),
@@ -172,7 +175,13 @@ def _check_label(filename: str) -> str:
 
 
 def review_file(
-    policy: PathPolicy, path: str | None, source: str | None, filename: str | None, limit: int
+    policy: PathPolicy,
+    path: str | None,
+    source: str | None,
+    filename: str | None,
+    limit: int,
+    *,
+    deadline: float | None = None,
 ) -> ReviewResult:
     limit = _limit(limit)
     if (path is None) == (source is None):
@@ -190,6 +199,7 @@ def review_file(
     except PathRefused as exc:
         raise ToolError(str(exc)) from None
     config = _config_for(policy, real.parent)
+    check_deadline(deadline)
     # Named relative to its configuration root, as the CLI run from the project root would name it, so
     # per-file ignores, path-based rules and module names come out the same.
     relative = real.relative_to(config.root).as_posix() if real.is_relative_to(config.root) else real.name
@@ -200,27 +210,45 @@ def review_file(
     return _result([_finding(f, shown) for f in found], 1, [], limit)
 
 
-def _vetted_files(policy: PathPolicy, root: Path, config: Config) -> tuple[list[Path], list[str]]:
-    """What the reviewer would read under ``root``, each file re-checked by the policy."""
-    from production_fastapi.review.files import ConfigLookup, discover
-    from production_fastapi.rules import all_rules
+def _vetted_files(
+    policy: PathPolicy, root: Path, config: Config, deadline: float | None
+) -> tuple[list[Discovered], list[str]]:
+    """What the reviewer reads under ``root`` (its excludes, ``.gitignore``), each file read once through the
+    descriptor its walk opened without following links, then held to the policy: no hard links, the size cap."""
+    from production_fastapi.review.files import ConfigLookup, discover, text_globs
 
-    globs = tuple(dict.fromkeys(glob for rule in all_rules() for glob in rule.files))
-    discovered, _ = discover([root], ConfigLookup(config), globs)
-    files: list[Path] = []
-    errors: list[str] = []
+    discovered, walk_errors = discover(
+        [root], ConfigLookup(config), text_globs(), deadline=deadline, open_folder=policy.open_directory
+    )
+    files: list[Discovered] = []
+    errors = [_shown_error(policy, error) for error in walk_errors]
     for item in discovered:
-        try:
-            real, _ = policy.read_text(str(item.path))
-        except PathRefused as exc:
-            errors.append(str(exc))
+        shown = policy.display(item.path)
+        if item.vetted.links > 1:
+            errors.append(f"{shown} has other hard links (it may be a file from elsewhere), so it is not read.")
             continue
-        files.append(real)
+        if item.vetted.truncated or item.vetted.size > policy.max_file_bytes:
+            errors.append(f"{shown} is larger than the {policy.max_file_bytes // 1000} kB limit for one file.")
+            continue
+        try:
+            item.vetted.data.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(f"{shown} is not UTF-8 text, so it cannot be reviewed.")
+            continue
+        files.append(item)
         if len(files) > MAX_PROJECT_FILES:
             raise ToolError(
                 f"The folder holds more than {MAX_PROJECT_FILES} files to review; pass the service's own folder."
             )
     return files, errors
+
+
+def _shown_error(policy: PathPolicy, error: str) -> str:
+    """A walk error ("/abs/path: reason") with the path as the client knows it (walk paths are all inside)."""
+    where, sep, reason = error.partition(": ")
+    if not sep:
+        return error
+    return f"{policy.display(Path(where))}: {reason}"
 
 
 def _relative_to(root: Path, policy: PathPolicy, raw: str) -> str:
@@ -230,16 +258,16 @@ def _relative_to(root: Path, policy: PathPolicy, raw: str) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else policy.display(path)
 
 
-def review_project(policy: PathPolicy, path: str, limit: int) -> ReviewResult:
+def review_project(policy: PathPolicy, path: str, limit: int, *, deadline: float | None = None) -> ReviewResult:
     limit = _limit(limit)
     try:
         root = policy.directory(path)
     except PathRefused as exc:
         raise ToolError(str(exc)) from None
     config = _config_for(policy, root)
-    files, errors = _vetted_files(policy, root, config)
-    from production_fastapi.review import review_paths
+    files, errors = _vetted_files(policy, root, config, deadline)
+    from production_fastapi.review.runner import Runner
 
-    report = review_paths(files, config=config, cache=False, jobs=1)
+    report = Runner(config=config, cache=False, jobs=1, deadline=deadline).run_discovered(files, [])
     findings = [_finding(f, _relative_to(root, policy, f.path)) for f in report.findings]
     return _result(findings, report.files_checked, errors + list(report.errors), limit)

@@ -7,14 +7,20 @@ fill the text with the model as JSON, where a template arrives as one escaped st
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
+import anyio
+import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer, Resolve
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import ListRoots
 from mcp.server.mcpserver.resources import Resource
 from mcp.types import (
@@ -32,13 +38,14 @@ from mcp.types import Resource as MCPResource
 from pydantic import BaseModel, Field
 
 from production_fastapi import __version__, bundle
+from production_fastapi.fsaccess import DeadlineExceeded
 from production_fastapi.mcp import reviewing, tools
 from production_fastapi.mcp.catalog import RULES_URI, UnknownRule, rule_page, rule_uri, rules_index
 from production_fastapi.mcp.guidance import INSTRUCTIONS, SUPPORTED_STACKS, production_prompt, unsupported_stack
 from production_fastapi.mcp.models import ReviewResult, ScaffoldResult, TemplateContent, TemplateList
 from production_fastapi.mcp.paths import PathPolicy
 
-__all__ = ["SERVER_NAME", "SKILL_URI", "build_server"]
+__all__ = ["SERVER_NAME", "SKILL_URI", "Limits", "build_server"]
 
 SERVER_NAME = "production-fastapi"
 SKILL_URI = "production-fastapi://skill"
@@ -83,6 +90,58 @@ def _policy(base: PathPolicy, roots: ListRootsResult | None) -> PathPolicy:
         if parts.scheme == "file" and parts.netloc in ("", "localhost") and path and "\x00" not in path:
             paths.append(Path(path))
     return base.narrowed(paths) if paths else base
+
+
+#: How long one file-system tool call may take before it answers with a ToolError, and how many run at once (the
+#: rest wait in line, each at most QUEUE_SECONDS). A client cannot use up the server: a call that cannot start in
+#: time is refused, list_tools and the resources never wait for a worker thread.
+CALL_SECONDS = 60.0
+CONCURRENT_CALLS = 4
+QUEUE_SECONDS = 30.0
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The per-call deadline and the bound on concurrent file-system calls (smaller in tests)."""
+
+    call_seconds: float = CALL_SECONDS
+    concurrent: int = CONCURRENT_CALLS
+    queue_seconds: float = QUEUE_SECONDS
+
+
+class _Gate:
+    """Runs file-system work in worker threads, at most ``concurrent`` at a time, each against a deadline.
+
+    The work itself checks the deadline between folders and files (a thread cannot be interrupted from outside),
+    so a slow call ends with a clear error instead of holding its thread; the file layer never blocks on a FIFO or
+    reads without a bound, so no call can hang past it.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._slots = anyio.CapacityLimiter(limits.concurrent)
+
+    async def run(self, work: Callable[[float], _T]) -> _T:
+        deadline = time.monotonic() + self.limits.call_seconds
+        try:
+            with anyio.fail_after(self.limits.queue_seconds):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise ToolError(
+                f"The server is busy with {self.limits.concurrent} other file-system calls; try again shortly."
+            ) from None
+        try:
+            # Not abandoned on cancellation: the thread keeps its slot until it really ends, so the bound holds.
+            return await anyio.to_thread.run_sync(functools.partial(work, deadline))
+        except DeadlineExceeded:
+            raise ToolError(
+                f"The call took longer than its {self.limits.call_seconds:g}-second limit and was stopped; "
+                "pass a smaller folder."
+            ) from None
+        finally:
+            self._slots.release()
 
 
 def _reply(model: BaseModel, text: str) -> CallToolResult:
@@ -140,7 +199,7 @@ class _Server(MCPServer):
         return await super().list_resources()
 
 
-def _register_tools(server: MCPServer, base: PathPolicy) -> None:
+def _register_tools(server: MCPServer, base: PathPolicy, gate: _Gate) -> None:
     def list_templates() -> Annotated[CallToolResult, TemplateList]:
         """List the production templates (settings, logging, middleware, errors, health checks, rate limits,
         database, lifespan, main, gunicorn, Dockerfile): each one's name, purpose and the rule codes it implements.
@@ -157,7 +216,7 @@ def _register_tools(server: MCPServer, base: PathPolicy) -> None:
         result = tools.get_template(name)
         return _reply(result, result.content)
 
-    def review_file(
+    async def review_file(
         roots: RootsArg,
         path: Annotated[str | None, Field(description="File to review, relative to the working directory")] = None,
         source: Annotated[str | None, Field(description="Code to review instead of a file")] = None,
@@ -169,10 +228,13 @@ def _register_tools(server: MCPServer, base: PathPolicy) -> None:
         """Check one FastAPI file (path) or a snippet (source) against the production rules. Each finding has
         the rule code, severity, message, 1-based line and column, the fix, and the SKILL.md section and template
         that explain it. Run it on code you just wrote before presenting it."""
-        result = reviewing.review_file(_policy(base, roots), path, source, filename, limit)
+        policy = _policy(base, roots)
+        result = await gate.run(
+            lambda deadline: reviewing.review_file(policy, path, source, filename, limit, deadline=deadline)
+        )
         return _reply(result, reviewing.review_text(result))
 
-    def review_project(
+    async def review_project(
         roots: RootsArg,
         path: Annotated[str, Field(description="Project folder to review (default: the working directory)")] = ".",
         limit: LimitArg = reviewing.DEFAULT_LIMIT,
@@ -180,10 +242,11 @@ def _register_tools(server: MCPServer, base: PathPolicy) -> None:
         """Review a whole FastAPI project folder against the production rules, including project-wide checks
         (missing liveness/readiness probes, missing problem+json handlers) and deployment files (Dockerfile,
         gunicorn config). Findings come most severe first, capped at limit, with counts of the rest."""
-        result = reviewing.review_project(_policy(base, roots), path, limit)
+        policy = _policy(base, roots)
+        result = await gate.run(lambda deadline: reviewing.review_project(policy, path, limit, deadline=deadline))
         return _reply(result, reviewing.review_text(result))
 
-    def scaffold_service(
+    async def scaffold_service(
         roots: RootsArg,
         name: Annotated[str, Field(description="Service name, e.g. orders-service (becomes the package name)")],
         destination: Annotated[str, Field(description="New or empty folder to create the service in")],
@@ -196,7 +259,8 @@ def _register_tools(server: MCPServer, base: PathPolicy) -> None:
         IDs, problem+json errors, health probes, rate limits, lifespan, Dockerfile, gunicorn config and tests. It
         runs at once on SQLite and in-memory limits and switches to Postgres/Redis by environment. Writes only a
         new (or empty) folder inside the allowed directories; never overwrites."""
-        result = tools.scaffold_service(_policy(base, roots), name, destination, database, redis)
+        policy = _policy(base, roots)
+        result = await gate.run(lambda _: tools.scaffold_service(policy, name, destination, database, redis))
         text = f"Created {result.destination} ({len(result.files)} files).\nNext:\n" + "\n".join(
             f"- {step}" for step in result.next_steps
         )
@@ -282,8 +346,9 @@ def _register_completions(server: MCPServer) -> None:
         return Completion(values=matches[:100], total=len(matches), has_more=len(matches) > 100)
 
 
-def build_server(policy: PathPolicy) -> MCPServer:
-    """The production-fastapi MCP server; every path argument goes through ``policy``."""
+def build_server(policy: PathPolicy, limits: Limits | None = None) -> MCPServer:
+    """The production-fastapi MCP server; every path argument goes through ``policy``, every file-system call
+    through one bounded gate with a deadline (``limits``)."""
     server = _Server(
         name=SERVER_NAME,
         title="production-fastapi",
@@ -291,7 +356,7 @@ def build_server(policy: PathPolicy) -> MCPServer:
         instructions=INSTRUCTIONS,
         version=__version__,
     )
-    _register_tools(server, policy)
+    _register_tools(server, policy, _Gate(limits or Limits()))
     _register_resources(server)
     _register_prompts(server)
     _register_completions(server)

@@ -49,7 +49,7 @@ def scaffold_service(
 
     try:
         dest = policy.new_directory(destination)
-        written = generate(name, dest, database=database, redis=redis, force=False)
+        written = generate(name, dest, database=database, redis=redis, force=False, within=policy.contains)
     except (PathRefused, ScaffoldError) as exc:
         raise ToolError(sentence(str(exc))) from None
     files = sorted(path.relative_to(dest).as_posix() for path in written)

@@ -23,6 +23,12 @@ def summary(report: Report) -> str:
     if report.fixed:
         fixed = f"Found {_plural(count + report.fixed, 'finding')} ({report.fixed} fixed, {count} remaining)."
         return fixed + hidden_fixes(report)
+    if not count and report.errors:
+        # Not "All checks passed": a folder that could not be read (mode 000, a link, a FIFO) was not checked.
+        return (
+            f"No findings in {_plural(report.files_checked, 'file')} checked, but "
+            f"{_plural(len(report.errors), 'error')} kept some of the input from being reviewed."
+        )
     if not count:
         return f"All checks passed! ({_plural(report.files_checked, 'file')} checked)"
     fixable = report.fixable_count

@@ -107,6 +107,8 @@ def review_paths(
     given; ``select``/``ignore`` override it. ``fix`` rewrites files with the safe fixes (and the unsafe ones with
     ``unsafe_fixes``, which also makes the report count them as fixable); ``diff`` computes the same changes into
     ``Report.diffs`` without writing. ``jobs`` caps worker processes (1 runs everything in process).
+    The cache lives outside the reviewed folders (``cache_dir``, else ``$PRODUCTION_FASTAPI_CACHE_DIR``, else a
+    per-project folder under ``$XDG_CACHE_HOME/production-fastapi``); ``cache=False`` neither reads nor writes it.
     """
     from production_fastapi.review.runner import Runner
 

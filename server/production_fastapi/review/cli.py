@@ -46,7 +46,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change nothing")
     parser.add_argument("--no-cache", action="store_true", help="check every file, ignoring and not writing the cache")
     parser.add_argument(
-        "--cache-dir", type=Path, help="cache location (default: .production-fastapi-cache at the root)"
+        "--cache-dir",
+        type=Path,
+        help="cache folder (default: $PRODUCTION_FASTAPI_CACHE_DIR, else a per-project folder under "
+        "$XDG_CACHE_HOME/production-fastapi or ~/.cache/production-fastapi; never inside the reviewed folder)",
     )
     parser.add_argument("--config", type=Path, help="a pyproject.toml to use instead of discovering one")
     parser.add_argument("--jobs", type=int, help="worker processes (default: one per core; 1 = in process)")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
+from production_fastapi.fsaccess import AUX_LIMIT, AccessError, read_path
 from production_fastapi.rules.base import SEVERITIES, Severity
 
 #: ``((library, specifier), ...)``: see :mod:`production_fastapi.review.targets` (which imports ``packaging``, so it
@@ -312,26 +313,44 @@ def config_from_table(table: Mapping[str, Any], root: Path, source: Path | None)
     return replace(config, **changes)
 
 
-def load_config(pyproject: Path) -> Config:
+def load_config(pyproject: Path, *, follow: bool = True) -> Config:
     """Read one pyproject.toml (its table may be absent: then the defaults apply, rooted there).
 
-    Memoized on the file's path, size and modification time: every directory of a run asks for the same file.
+    ``follow`` False (a file found by looking upward, not one the user named) refuses a symbolic link. Either way
+    a FIFO or device is refused before reading and the read stops at 1 MB. Memoized on the file's path, size and
+    modification time: every directory of a run asks for the same file.
     """
     try:
-        stat = pyproject.stat()
+        info = pyproject.stat() if follow else pyproject.lstat()
     except OSError as exc:
         raise ConfigError(f"cannot read {pyproject}: {exc.strerror or exc}") from exc
-    return _load_config(pyproject, stat.st_mtime_ns, stat.st_size)
+    return _load_config(pyproject, info.st_mtime_ns, info.st_size, follow)
+
+
+def read_pyproject(pyproject: Path, *, follow: bool) -> str:
+    """The text of a pyproject.toml, read through one vetted descriptor and bounded; ConfigError otherwise."""
+    try:
+        vetted = read_path(pyproject, AUX_LIMIT, follow=follow, strict=True)
+        return vetted.data.decode("utf-8")
+    except AccessError as exc:
+        raise ConfigError(f"cannot read {pyproject}: it {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {pyproject}: {exc}") from None
+
+
+def parse_toml(text: str, where: Path | str) -> dict[str, Any]:
+    """``tomllib.loads`` with every failure as one ConfigError line (a 100,000-deep array exhausts the stack)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{where} nests arrays or tables too deeply to read") from None
 
 
 @functools.lru_cache(maxsize=64)
-def _load_config(pyproject: Path, _mtime: int, _size: int) -> Config:
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {pyproject}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
+def _load_config(pyproject: Path, _mtime: int, _size: int, follow: bool) -> Config:
+    data = parse_toml(read_pyproject(pyproject, follow=follow), pyproject)
     table = data.get("tool", {}).get(TABLE, {})
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.{TABLE}] must be a table")
@@ -340,8 +359,8 @@ def _load_config(pyproject: Path, _mtime: int, _size: int) -> Config:
 
 def _has_table(pyproject: Path) -> bool:
     try:
-        text = pyproject.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_pyproject(pyproject, follow=False)
+    except ConfigError:
         return False
     # Cheap check first: most pyproject files in the wild have no table of ours and need no TOML parse.
     return f"tool.{TABLE}" in text or f'tool."{TABLE}"' in text
@@ -376,7 +395,7 @@ def find_config(start: Path, fallback_root: Path | None = None, *, marks: Direct
         configured, marked = known
         if configured:
             # A service with its own marker inside a configured monorepo is still its own project.
-            return replace(load_config(candidate / "pyproject.toml"), project=marker_root)
+            return replace(load_config(candidate / "pyproject.toml", follow=False), project=marker_root)
         if marker_root is None and marked:
             marker_root = candidate
     return Config(root=marker_root or (fallback_root.resolve() if fallback_root else directory))
@@ -397,5 +416,5 @@ def with_targets(config: Config, memo: dict[Path, Targets] | None = None) -> Con
 
 def _directory_marks(directory: Path) -> tuple[bool, bool]:
     pyproject = directory / "pyproject.toml"
-    configured = pyproject.is_file() and _has_table(pyproject)
+    configured = _has_table(pyproject)
     return configured, configured or any((directory / marker).exists() for marker in _PROJECT_MARKERS)

@@ -26,6 +26,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from production_fastapi.fsaccess import open_root, read_beneath
 from production_fastapi.review.targets import Targets
 
 __all__ = ["TRACKED", "declared_targets", "poetry_specifier"]
@@ -45,16 +46,24 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _read(path: Path, root: Path | None = None) -> str | None:
-    """The file's text; None when missing, too large, or (given ``root``) a link leading outside the project."""
+def _read(path: Path, root: Path) -> str | None:
+    """The text of a file inside ``root``; None when missing, too large, not a regular file (a FIFO must not hang
+    the review), outside ``root``, or reached through a link in any component (a cloned repository's link could
+    point anywhere): read through the shared file-access layer, like every file the reviewer opens."""
+    relative = os.path.relpath(os.path.normpath(path), root)
+    if relative == os.curdir or relative.startswith(os.pardir):
+        return None
     try:
-        if root is not None and not path.resolve().is_relative_to(root):
-            return None
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
+        root_fd = open_root(root)
     except OSError:
         return None
+    try:
+        vetted = read_beneath(root_fd, relative, _MAX_FILE_BYTES, strict=True)
+    except OSError:
+        return None
+    finally:
+        os.close(root_fd)
+    return vetted.data.decode("utf-8", errors="replace")
 
 
 def _requirement(line: str) -> tuple[str, str] | None:
@@ -205,11 +214,12 @@ def _pipfile(text: str) -> Iterator[tuple[str, str]]:
 
 
 def _requirements(path: Path, root: Path, depth: int, seen: set[Path]) -> Iterator[tuple[str, str]]:
-    resolved = path.resolve()
+    # Lexical, never following links: _read refuses a path through a link, and resolve() could loop on one.
+    resolved = Path(os.path.normpath(path))
     if resolved in seen or depth > _MAX_INCLUDE_DEPTH or not resolved.is_relative_to(root):
         return
     seen.add(resolved)
-    text = _read(resolved)
+    text = _read(resolved, root)
     if text is None:
         return
     for raw in text.splitlines():

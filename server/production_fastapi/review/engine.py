@@ -190,7 +190,7 @@ def check_python(
     ctx = FileContext(path, source, tree, module)
     modules = ctx.modules
     outcome.modules = tuple(sorted(modules))
-    suppressions = parse_suppressions(source)
+    suppressions = parse_suppressions(source, python=True)
     versions = _Versions(targets)
     for rule in rules:
         if rule.kind != "file" or (rule.requires and modules.isdisjoint(rule.requires)):
@@ -240,7 +240,7 @@ def check_project(
     comments of the target file apply as usual.
     """
     outcome = FileOutcome(parsed=True)
-    suppressions = {ctx.path: parse_suppressions(ctx.source) for ctx in contexts}
+    suppressions = {ctx.path: parse_suppressions(ctx.source, python=True) for ctx in contexts}
     by_path = {ctx.path: ctx for ctx in contexts}
     versions = _Versions(targets)
     # Rules gating on the same modules share one ProjectContext, so the app graph is built once for them.

@@ -1,5 +1,9 @@
 """Suppression comments: ``# noqa``, ``# noqa: PF101,PF102`` on a line, ``# production-fastapi: noqa`` for a file.
 
+In Python only real comments count: a ``# noqa`` inside a string or docstring is text, not a directive (a file
+could otherwise hide its own findings by carrying the marker in a string). Comments are found by a scan that
+skips string literals the way the tokenizer does, run only on files that mention noqa at all.
+
 Codes of other tools may share the comment (``# noqa: E501, PF702``); only ours matter here. Ruff users add
 ``lint.external = ["PF"]`` so ruff keeps our codes instead of reporting them as unknown.
 """
@@ -11,8 +15,7 @@ from dataclasses import dataclass
 
 __all__ = ["ALL", "Suppressions", "parse_suppressions"]
 
-#: Marker for "every code": the directive with no code list.
-#: (Comments here avoid spelling the directive itself: ruff would parse it as its own and warn.)
+#: Marker for "every code": a bare noqa comment, with no codes after it.
 ALL: frozenset[str] = frozenset({"*"})
 
 _LINE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
@@ -48,19 +51,50 @@ class Suppressions:
         return codes is ALL or "*" in codes or code in codes
 
 
-def parse_suppressions(text: str) -> Suppressions:
-    """Scan the comments of a file. A plain text scan: fast, and the same for Python and for Dockerfiles."""
+#: What the tokenizer sees in Python text, reduced to what matters here: comments, and string literals to skip (a
+#: quote inside a comment, or a hash inside a string, is never taken for the other). Quote characters only: a
+#: prefix (``rb``, ``f``) changes nothing about where a literal ends, and raw strings also escape their quote.
+_PYTHON_SCAN = re.compile(
+    r"(?P<comment>#[^\r\n]*)"
+    r'|"""(?:\\.|[^\\])*?"""'
+    r"|'''(?:\\.|[^\\])*?'''"
+    r'|"(?:\\.|[^"\\\r\n])*"'
+    r"|'(?:\\.|[^'\\\r\n])*'",
+    re.DOTALL,
+)
+
+
+def _python_comments(text: str) -> list[tuple[int, str]]:
+    """(line number, comment text) of every comment mentioning noqa; string literals skipped."""
+    found: list[tuple[int, str]] = []
+    line = 1
+    position = 0
+    for match in _PYTHON_SCAN.finditer(text):
+        comment = match.group("comment")
+        if comment is None or "noqa" not in comment.lower():
+            continue
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        found.append((line, comment))
+    return found
+
+
+def parse_suppressions(text: str, *, python: bool = False) -> Suppressions:
+    """Scan the comments of a file: Python comments as the tokenizer finds them (``python``), else every line of a
+    Dockerfile or config (where ``#`` starts a comment wherever the text rules look)."""
     lines: dict[int, frozenset[str]] = {}
     file_codes: set[str] = set()
     file_all = False
-    # The directive is case-insensitive (``NoQA`` counts): the common spellings first, then the lowered text.
+    # The directive is case-insensitive (NoQA too): the common spellings first, then the lowered text.
     if "noqa" not in text and "NOQA" not in text and "noqa" not in text.lower():
         return Suppressions({}, frozenset())
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "#" not in line:
-            continue
-        lowered = line.lower()
-        if "noqa" not in lowered:
+    candidates: list[tuple[int, str]]
+    if python:
+        candidates = _python_comments(text)
+    else:
+        candidates = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if "#" in line]
+    for number, line in candidates:
+        if "noqa" not in line.lower():
             continue
         file_match = _FILE.search(line)
         if file_match:

@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import cache
 
+from production_fastapi.fsaccess import check_deadline
 from production_fastapi.review.engine import FileOutcome, check_project, check_python, check_text, parse_error
 from production_fastapi.review.source import Unreadable, decode_python, decode_text
 from production_fastapi.rules import all_rules
@@ -256,18 +257,22 @@ def _recover(job: Job) -> JobResult:
     return JobResult(outcomes, project)
 
 
-def run_jobs(jobs: Sequence[Job], *, workers: int) -> list[JobResult]:
+def run_jobs(jobs: Sequence[Job], *, workers: int, deadline: float | None = None) -> list[JobResult]:
     """Run every job, in order of the input. In worker processes when there is enough work and more than one job
-    (crash isolation included); in this process otherwise."""
+    (crash isolation included); in this process otherwise, where ``deadline`` is checked before each job."""
     files = sum(sum(1 for t in job.tasks if t.check) for job in jobs)
     if workers <= 1 or len(jobs) < 2 or files < PARALLEL_THRESHOLD:
-        return [run_job(job) for job in jobs]
+        results: list[JobResult] = []
+        for job in jobs:
+            check_deadline(deadline)
+            results.append(run_job(job))
+        return results
     workers = min(workers, os.cpu_count() or 1)
-    results = _run_pool(jobs, workers)
+    done = _run_pool(jobs, workers)
     for index, job in enumerate(jobs):
-        if index not in results:
-            results[index] = _recover(job)
-    return [results[i] for i in range(len(jobs))]
+        if index not in done:
+            done[index] = _recover(job)
+    return [done[i] for i in range(len(jobs))]
 
 
 def chunk_tasks(tasks: Sequence[Task], workers: int) -> Iterator[Job]:

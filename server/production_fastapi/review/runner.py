@@ -10,21 +10,20 @@ from __future__ import annotations
 import difflib
 import functools
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from production_fastapi.fsaccess import DIRECTORY_FLAGS, AccessError, open_beneath, open_root, replace_at
 from production_fastapi.review.api import rules_for
-from production_fastapi.review.cache import Cache, content_key
+from production_fastapi.review.cache import Cache, cache_location, content_key
 from production_fastapi.review.config import Config, resolve_directory, resolve_path
-from production_fastapi.review.engine import FileOutcome
-from production_fastapi.review.files import ConfigLookup, Discovered, discover
+from production_fastapi.review.engine import FileOutcome, parse_error
+from production_fastapi.review.files import ConfigLookup, Discovered, discover, text_globs
 from production_fastapi.review.findings import Finding, Report
 from production_fastapi.review.fixing import fix_loop
 from production_fastapi.review.pool import Job, Task, chunk_tasks, run_jobs, split_project_job
 from production_fastapi.review.source import Unreadable, decode_python
-from production_fastapi.rules import all_rules
 from production_fastapi.rules.base import Rule
 from production_fastapi.rules.context import module_name_for
 
@@ -71,7 +70,11 @@ class Runner:
         cache: bool = True,
         cache_dir: Path | None = None,
         jobs: int | None = None,
+        deadline: float | None = None,
     ) -> None:
+        """``deadline`` (a ``time.monotonic()`` value) stops a run that goes past it with :class:`DeadlineExceeded`
+        (the MCP server's per-call limit); checked between folders and between jobs."""
+
         def transform(found: Config) -> Config:
             return found.with_overrides(select=select, ignore=ignore)
 
@@ -79,15 +82,28 @@ class Runner:
         self._use_cache = cache
         self._cache_dir = cache_dir
         self._jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+        self._deadline = deadline
 
     # --- the run -----------------------------------------------------------------------------------------------
 
     def run(
         self, paths: Sequence[Path], *, fix: bool = False, diff: bool = False, unsafe_fixes: bool = False
     ) -> Report:
+        discovered, errors = discover(paths, self._configs, text_globs(), deadline=self._deadline)
+        return self.run_discovered(discovered, errors, fix=fix, diff=diff, unsafe_fixes=unsafe_fixes)
+
+    def run_discovered(
+        self,
+        discovered: Sequence[Discovered],
+        errors: Sequence[str],
+        *,
+        fix: bool = False,
+        diff: bool = False,
+        unsafe_fixes: bool = False,
+    ) -> Report:
+        """Review files already discovered and read (the MCP server vets them against its policy in between)."""
         report = Report(unsafe_fixes=unsafe_fixes)
-        text_globs = tuple(dict.fromkeys(glob for rule in all_rules() for glob in rule.files))
-        discovered, report.errors = discover(paths, self._configs, text_globs)
+        report.errors = list(errors)
         files: list[_File] = []
         cwd = Path.cwd().resolve().as_posix()
         for item in discovered:
@@ -126,19 +142,22 @@ class Runner:
             root = file.config.root
             if root in caches:
                 continue
-            cache = Cache.open(self._cache_dir or root / ".production-fastapi-cache", file.config)
+            cache = Cache.open(cache_location(root, self._cache_dir), file.config)
             caches[root] = by_file.setdefault(cache.file, cache)
         return caches
 
     def _read_and_probe(self, files: Sequence[_File], caches: dict[Path, Cache], report: Report) -> list[_File]:
-        """Read every file; take cached outcomes; return the files that still need checking."""
+        """Take each file's bytes (read once, at discovery, through a vetted descriptor) and its cached outcome;
+        return the files that still need checking."""
         pending: list[_File] = []
         for file in files:
-            try:
-                file.data = file.item.path.read_bytes()
-            except OSError as exc:
-                report.errors.append(f"{file.display}: cannot read ({exc.strerror or exc})")
+            vetted = file.item.vetted
+            limit = file.config.max_file_size
+            if vetted.truncated or vetted.size > limit:
+                message = f"file is {vetted.size:,} bytes, over the {limit:,}-byte limit (max-file-size); not reviewed"
+                file.outcome = FileOutcome([parse_error(file.display, message)])
                 continue
+            file.data = vetted.data
             cache = caches.get(file.config.root)
             if cache is not None:
                 file.key = content_key(file.display, file.data, file.rules, file.config.targets)
@@ -196,7 +215,7 @@ class Runner:
         jobs = self._balance(jobs, loose)
         project_jobs = len(project_keys)
         by_display = {f.display: f for f in files}
-        results = run_jobs(jobs, workers=self._jobs)
+        results = run_jobs(jobs, workers=self._jobs, deadline=self._deadline)
         for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
             for task, outcome in zip(job.tasks, result.outcomes, strict=True):
                 if outcome is not None:
@@ -269,7 +288,12 @@ class Runner:
                 )
             )
             if write:
-                _write_preserving(file.item.path, file.data, result.source)
+                try:
+                    _write_preserving(file.item, result.source)
+                except AccessError as exc:
+                    report.errors.append(f"{file.display}: {exc}")
+                    report.changed.remove(file.display)
+                    continue
                 # Replace this file's per-file findings with what remains after fixing.
                 file_codes = {r.code for r in file.rules if r.kind == "file"}
                 report.findings = [f for f in report.findings if f.path != file.display or f.code not in file_codes]
@@ -288,17 +312,35 @@ def _project_codes(rules: tuple[Rule, ...]) -> frozenset[str]:
     return frozenset(rule.code for rule in rules if rule.kind == "project")
 
 
-def _write_preserving(path: Path, original: bytes, source: str) -> None:
-    """Write the fixed text back in the file's own encoding and newline style, atomically."""
+def _line_endings(original: bytes, text: str) -> str:
+    """The fixed text with the file's own newline style: a file written wholly in CRLF gets CRLF on the lines the
+    fixes added too; a file mixing LF and CRLF keeps each line's ending as it was (fixes add LF); nothing is
+    normalised."""
+    crlf = original.count(b"\r\n")
+    if not crlf or crlf != original.count(b"\n"):
+        return text
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def _write_preserving(item: Discovered, source: str) -> None:
+    """Write the fixed text back in the file's own encoding and newline style, atomically, to the very file that
+    was read: its folder is opened beneath the reviewed folder without following links, the name must still be
+    that file (not a link, not a swapped file), and the new content goes to an ``O_EXCL`` temporary renamed over
+    it. A symbolic link is refused, never replaced by a regular file. Raises :class:`AccessError`."""
     import io
     import tokenize
 
+    original = item.vetted.data
     encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
-    newline = "\r\n" if b"\r\n" in original else "\n"
-    text = source.replace("\r\n", "\n")
-    if newline != "\n":
-        text = text.replace("\n", newline)
-    temporary = path.with_name(f".{path.name}.production-fastapi.tmp")
-    temporary.write_bytes(text.encode(encoding))
-    shutil.copymode(path, temporary)  # an executable script stays executable
-    os.replace(temporary, path)
+    data = _line_endings(original, source).encode(encoding)
+    folder, _, name = item.relative.rpartition("/")
+    root = open_root(item.anchor)
+    try:
+        directory = open_beneath(root, folder, DIRECTORY_FLAGS) if folder else root
+        try:
+            replace_at(directory, name, data, item.vetted.mode, expect=(item.vetted.device, item.vetted.inode))
+        finally:
+            if directory != root:
+                os.close(directory)
+    finally:
+        os.close(root)

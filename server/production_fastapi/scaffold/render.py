@@ -9,7 +9,6 @@ Files ending in ``.j2`` are rendered with jinja2; every other blueprint is copie
 
 from __future__ import annotations
 
-import shutil
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -84,34 +83,31 @@ def _templates() -> list[Path]:
     return sorted(path for path in folder.iterdir() if path.is_file() and path.name not in _SKIP_TEMPLATES)
 
 
-def fill(staging: Path, spec: ProjectSpec) -> list[Path]:
-    """Write the project into ``staging``; returns the relative paths written, sorted."""
-    written: list[Path] = []
+def fill(spec: ProjectSpec) -> list[tuple[PurePosixPath, bytes]]:
+    """The project's files as (relative path, content), sorted: rendered in memory, so the writer alone touches the
+    destination, through descriptors (see ``atomic``)."""
+    files: dict[PurePosixPath, bytes] = {}
 
-    def place(relative: PurePosixPath) -> Path:
-        if Path(relative) in written:
+    def place(relative: PurePosixPath, content: bytes) -> None:
+        if relative in files:
             # A template and a blueprint naming the same file: one would silently replace the other.
             raise ScaffoldError(f"two sources write {relative}: a template and a blueprint collide; rename one of them")
-        target = staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        written.append(Path(relative))
-        return target
+        files[relative] = content
 
     for template in _templates():
         folder = PurePosixPath() if template.name in _ROOT_TEMPLATES else PurePosixPath(spec.package)
-        target = place(folder / template.name)
         if template.name == "Dockerfile":
-            target.write_text(adapt_dockerfile(template.read_text(encoding="utf-8"), spec), encoding="utf-8")
+            text = adapt_dockerfile(template.read_text(encoding="utf-8"), spec)
+            place(folder / template.name, text.encode("utf-8"))
         else:
-            shutil.copyfile(template, target)
+            place(folder / template.name, template.read_bytes())
 
     environment = _environment()
     context = _context(spec)
     for relative in _blueprints():
-        target = place(_target(relative, spec.package))
         if relative.suffix == ".j2":
             text = environment.get_template(relative.as_posix()).render(context)
-            target.write_text(text, encoding="utf-8")
+            place(_target(relative, spec.package), text.encode("utf-8"))
         else:
-            shutil.copyfile(BLUEPRINTS / relative, target)
-    return sorted(written)
+            place(_target(relative, spec.package), (BLUEPRINTS / relative).read_bytes())
+    return sorted(files.items())
