@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from helpers import TEMPLATES
+from helpers import TEMPLATES, free_port
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -233,3 +235,62 @@ def test_body_limit_refuses_bad_sizes_and_a_started_app(tmp_path: Path) -> None:
     app.middleware_stack = app.build_middleware_stack()
     with pytest.raises(RuntimeError, match="before the app serves"):
         module.install_body_limit(app, max_body_size=LIMIT)
+
+
+SERVED_APP = """
+from fastapi import FastAPI, Request
+from starlette.middleware.cors import CORSMiddleware
+
+from body_limit import install_body_limit
+
+app = FastAPI()
+
+
+@app.post("/upload")
+async def upload(request: Request) -> dict[str, int]:
+    return {"size": len(await request.body())}
+
+
+app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+install_body_limit(app, max_body_size=64)
+"""
+
+
+def test_body_limit_under_a_real_uvicorn(tmp_path: Path) -> None:
+    shutil.copy2(TEMPLATES / "body_limit.py", tmp_path / "body_limit.py")
+    (tmp_path / "served.py").write_text(SERVED_APP, encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "served:app", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Origin": ORIGIN}
+
+    def chunked(total: int) -> Iterator[bytes]:
+        for _ in range(total // 16):
+            yield b"x" * 16
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                under = httpx.post(f"{base}/upload", content=b"x" * 64, headers=headers, timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.1)
+        declared = httpx.post(f"{base}/upload", content=b"x" * 65, headers=headers, timeout=5)
+        streamed = httpx.post(f"{base}/upload", content=chunked(256), headers=headers, timeout=5)
+        streamed_under = httpx.post(f"{base}/upload", content=chunked(48), headers=headers, timeout=5)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert under.json() == {"size": 64}
+    assert streamed_under.json() == {"size": 48}
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.json() == {"detail": "Content Too Large"}
+        assert response.headers["access-control-allow-origin"] == ORIGIN
