@@ -9,7 +9,8 @@ ALICE = {"email": "alice@example.com", "password": "correct horse battery staple
 @pytest.mark.anyio
 async def test_existing_flows_still_work() -> None:
     async with client_for(import_app()) as client:
-        created = await client.post("/auth/signup", json={"email": "carol@example.com", "password": "another passphrase"})
+        carol = {"email": "carol@example.com", "password": "another passphrase"}
+        created = await client.post("/auth/signup", json=carol)
         signed_in = await client.post("/auth/token", json=ALICE)
         reset = await client.post("/auth/password-reset", json={"email": "alice@example.com"})
     assert created.status_code == 201

@@ -10,10 +10,8 @@ TRIES = 30
 @pytest.mark.anyio
 async def test_token_guessing_is_limited() -> None:
     async with client_for(import_app()) as client:
-        statuses = [
-            (await client.post("/auth/token", json={"email": "alice@example.com", "password": f"guess {n}"})).status_code
-            for n in range(TRIES)
-        ]
+        guesses = [{"email": "alice@example.com", "password": f"guess {n}"} for n in range(TRIES)]
+        statuses = [(await client.post("/auth/token", json=guess)).status_code for guess in guesses]
     assert statuses[0] == 401
     assert 429 in statuses, f"{TRIES} wrong passwords in a row were never refused: {statuses}"
 

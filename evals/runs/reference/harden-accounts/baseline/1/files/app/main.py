@@ -1,13 +1,12 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, HTTPException
-from pydantic import BaseModel, Field
-
 from app.core.error_handlers import install_error_handlers
 from app.core.rate_limiting import create_rate_limiter, rate_limit
 from app.core.settings import get_settings
 from app.users import authenticate, register, send_reset_mail
+from fastapi import Depends, FastAPI, HTTPException
+from pydantic import BaseModel, Field
 
 
 @asynccontextmanager

@@ -1,14 +1,13 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, HTTPException
-from pydantic import BaseModel, Field
-
 from app.core.error_handlers import AppError, app_error_handler
 from app.core.rate_limiting import create_rate_limiter, rate_limit
 from app.core.settings import get_settings
 from app.core.validation_errors import install_safe_validation_errors
 from app.users import authenticate, register, send_reset_mail
+from fastapi import Depends, FastAPI, HTTPException
+from pydantic import BaseModel, Field
 
 
 @asynccontextmanager

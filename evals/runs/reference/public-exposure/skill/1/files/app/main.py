@@ -2,16 +2,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Cookie, Depends, FastAPI, HTTPException, Response
-from fastapi.middleware.cors import CORSMiddleware
-from pydantic import BaseModel, Field
-
 from app.core.body_limit import install_body_limit
 from app.core.error_handlers import AppError, app_error_handler
 from app.core.rate_limiting import create_rate_limiter, rate_limit
 from app.core.settings import get_settings
 from app.core.validation_errors import install_safe_validation_errors
 from app.users import authenticate, user_for_session
+from fastapi import Cookie, Depends, FastAPI, HTTPException, Response
+from fastapi.middleware.cors import CORSMiddleware
+from pydantic import BaseModel, Field
 
 # The browser front-ends allowed to call the API with the user's session cookie; never "*" with credentials.
 WEB_APP_ORIGINS = ["https://notes.example.com"]
