@@ -320,6 +320,8 @@ TEMPLATE_API = {
     "rate_limit": "rate_limiting.py",
     "Limiter": "rate_limiting.py",
     "Settings": "settings.py",
+    "install_safe_validation_errors": "validation_errors.py",
+    "install_body_limit": "body_limit.py",
 }
 ALL_DOCS_TEXT = "\n".join(path.read_text(encoding="utf-8") for path in _documents())
 
