@@ -48,8 +48,9 @@ max_requests_jitter = _int_env("MAX_REQUESTS_JITTER", 1_000)
 # Empty: nobody, the peer address is the client. Never "*": any client could choose its address and scheme.
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "")
 
-# gunicorn 25+ opens a control socket under $HOME/.gunicorn by default; a container's non-root user has no writable
-# home, and the orchestrator, not gunicornc, manages the process.
+# gunicorn 25.1+ opens a control socket by default: $XDG_RUNTIME_DIR/gunicorn.ctl when that is set, else under
+# $HOME/.gunicorn/. A container's non-root user often has neither writable, and the orchestrator, not gunicornc,
+# manages the process.
 control_socket_disable = True
 
 # The app's AccessLogMiddleware writes the access line (with request ID); errors go to stderr.

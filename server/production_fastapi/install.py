@@ -1,7 +1,8 @@
 """``production-fastapi install``: put the skill folder where an agent looks for skills.
 
 Claude Code reads ``.claude/skills/<name>/`` (project) and ``~/.claude/skills/<name>/`` (user); Codex, Copilot and
-Gemini CLI read ``.agents/skills/<name>/``. The folder gets SKILL.md, templates/ and references/. An existing folder
+Gemini CLI read ``.agents/skills/<name>/``. The folder gets SKILL.md, templates/, references/ and
+``scripts/production-fastapi``, a launcher that runs the CLI even when it is not on ``PATH``. An existing folder
 with the same content is left alone; a different one is replaced only with ``--force``, and the replacement is
 built beside it and swapped in by rename so an interrupted install never leaves half a skill.
 """
@@ -18,6 +19,7 @@ from production_fastapi import bundle
 from production_fastapi.cli import EXIT_OK, CommandError
 
 SKILL_NAME = "production-fastapi"
+LAUNCHER = "production-fastapi"
 _AGENT_DIRS = {"claude": ".claude", "agents": ".agents"}
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
 
@@ -52,6 +54,9 @@ def _stage(target: Path) -> Path:
     shutil.copy2(root / "SKILL.md", staging / "SKILL.md")
     for folder in ("templates", "references"):
         shutil.copytree(root / folder, staging / folder, ignore=_IGNORE)
+    # Only the launcher: the checkout's other scripts (test, demo) are for developing this package.
+    (staging / "scripts").mkdir()
+    shutil.copy2(root / "scripts" / LAUNCHER, staging / "scripts" / LAUNCHER)
     return staging
 
 

@@ -48,6 +48,8 @@ def test_replay_without_a_source_is_a_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+# As long as the replay may take (its subprocess timeout), not the suite's default 300 s.
+@pytest.mark.timeout(1800)
 def test_replaying_the_whole_reference_run_reproduces_its_report(tmp_path: Path) -> None:
     out = tmp_path / "replay"
     completed = subprocess.run(

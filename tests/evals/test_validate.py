@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from pf_evals_helpers import write
 
 from production_fastapi.evals.paths import tasks_root
@@ -12,6 +13,8 @@ from production_fastapi.evals.tasks import Task, load_task, load_tasks
 from production_fastapi.evals.validate import validate_tasks
 
 
+# Grades four trees or more per shipped task, each through real test runs: minutes on a busy machine, not seconds.
+@pytest.mark.timeout(900)
 def test_every_shipped_task_discriminates() -> None:
     tasks = load_tasks(tasks_root())
     results, problems = validate_tasks(tasks, jobs=int(os.environ.get("PF_EVAL_JOBS", "4")))

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from production_fastapi import bundle
 from production_fastapi.evals.checks import run_checks
 from production_fastapi.evals.static import grade_rules
 from production_fastapi.evals.tasks import Task, materialize
@@ -103,6 +104,11 @@ def validate_tasks(tasks: list[Task], *, jobs: int = 2) -> tuple[list[TreeResult
         for task in tasks
         for variant in ("oracle", "starter", *(f"bad/{bad.name}" for bad in task.bad))
     ]
+    if any(task.oracle_templates for task in tasks):
+        # materialize() looks templates up through bundle.list_templates(), which ast-parses every header once and
+        # caches them. Parsing from several threads at once trips a CPython 3.11 race ("AST constructor recursion
+        # depth mismatch"), so fill the cache here, before the pool starts.
+        bundle.list_templates()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = list(pool.map(lambda pair: grade_tree(*pair), trees))
     problems = [problem for result in results for problem in _problems(result)]

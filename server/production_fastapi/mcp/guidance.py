@@ -42,9 +42,11 @@ Make the {stack} service in this project production-ready, following production-
 3. Fix every error, then the warnings. Where a template covers the finding, adopt it with get_template instead of
    writing the plumbing by hand; keep the templates together in one package (they import each other relatively).
 4. Walk the checklist over the service. Do every item of the "Add without asking" table: none changes what
-   clients see on a successful call. For the "Ask first" table (problem+json error bodies, rate limits on
-   existing routes, narrower CORS, response models dropping fields, stricter validation) propose each change in
-   one sentence and wait for the user's answer, unless the service is new and has no clients yet.
+   clients see on a successful call. Read the request for what it covers: making the service safe, hardening it
+   or exposing it publicly includes brute-force limits on credential routes and replacing a CORS wildcard that
+   allows credentials. For the "Ask first" table (problem+json error bodies, rate limits on other routes, other
+   CORS narrowing, response models dropping fields, stricter validation) propose each change the request did not
+   ask for in one sentence and wait for the user's answer, unless the service is new and has no clients yet.
 5. Run review_project again until no errors remain, then run the project's tests (and ruff/mypy if it uses them).
 6. Report what you changed, what waits for the user's decision, and any finding left with its reason."""
 

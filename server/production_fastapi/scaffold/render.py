@@ -29,7 +29,9 @@ BLUEPRINTS = Path(__file__).resolve().parent / "blueprints"
 # includes gunicorn_conf.py: the runtime image holds only the installed package, and gunicorn loads it from there.
 _ROOT_TEMPLATES = frozenset({"Dockerfile", ".dockerignore"})
 # templates/ plumbing: the generated package gets its own __init__.py and py.typed from the blueprints.
-_SKIP_TEMPLATES = frozenset({"__init__.py", "py.typed"})
+# body_limit.py and validation_errors.py are for existing apps that keep FastAPI's {"detail": ...} errors; a new
+# service gets the problem+json versions in middleware.py and error_handlers.py.
+_SKIP_TEMPLATES = frozenset({"__init__.py", "py.typed", "body_limit.py", "validation_errors.py"})
 
 
 @cache
