@@ -34,9 +34,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on", choices=_SEVERITIES, help="lowest severity that makes the exit code 1 (default: warning)"
     )
-    parser.add_argument("--select", type=_codes, action="extend", help="only these rules (PF, PF7, PF702; commas)")
+    parser.add_argument(
+        "--select",
+        type=_codes,
+        action="extend",
+        help="only these rules (PF, PF7, PF702, ALL; commas); opt-in rules only by full code or ALL",
+    )
     parser.add_argument("--ignore", type=_codes, action="extend", help="skip these rules (added to the config's)")
-    parser.add_argument("--extend-select", type=_codes, action="extend", help="add rules to the selection")
+    parser.add_argument(
+        "--extend-select", type=_codes, action="extend", help="add rules to the selection (e.g. the opt-in PF203)"
+    )
     parser.add_argument("--fix", action="store_true", help="apply the safe fixes to the files")
     parser.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change nothing")
     parser.add_argument("--no-cache", action="store_true", help="check every file, ignoring and not writing the cache")
@@ -58,7 +65,9 @@ def _stdin_report(args: argparse.Namespace, config: Config | None) -> Report:
         raise CommandError("--fix and --diff work on files, not on stdin")
     filename = args.stdin_filename or "stdin.py"
     source = sys.stdin.buffer.read().decode("utf-8", errors="replace")
-    findings = review_source(source, filename, select=args.select, ignore=args.ignore, config=config)
+    findings = review_source(
+        source, filename, select=args.select, ignore=args.ignore, extend_select=args.extend_select, config=config
+    )
     return Report(findings=findings, files_checked=1)
 
 
@@ -74,8 +83,6 @@ def run(args: argparse.Namespace) -> int:
     paths: list[Path] = args.paths or [Path(".")]
     try:
         config = load_config(args.config) if args.config else None
-        if config is not None and args.extend_select:
-            config = config.with_overrides(extend_select=args.extend_select)
         if [str(p) for p in paths] == ["-"]:
             report = _stdin_report(args, config)
         else:
@@ -85,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 paths,
                 select=args.select,
                 ignore=args.ignore,
+                extend_select=args.extend_select,
                 config=config,
                 fix=args.fix,
                 diff=args.diff,

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from production_fastapi.review.findings import PARSE_ERROR_CODE, PARSE_ERROR_NAME, Finding
 from production_fastapi.review.noqa import parse_suppressions
 from production_fastapi.rules import all_rules
-from production_fastapi.rules.base import Rule, Violation
+from production_fastapi.rules.base import CONTEXTS, Rule, Violation
 from production_fastapi.rules.context import FileContext, ProjectContext, TextContext
+from production_fastapi.rules.contexts import context_at, path_context
 
 __all__ = [
     "FileOutcome",
@@ -124,6 +125,11 @@ def _to_finding(rule: Rule, violation: Violation, path: str) -> Finding:
     )
 
 
+def _applies(rule: Rule, ctx: FileContext, line: int) -> bool:
+    """Whether the rule judges this line's kind of code (service, test, migration...: ``rules/contexts.py``)."""
+    return len(rule.contexts) == len(CONTEXTS) or context_at(ctx, line) in rule.contexts
+
+
 def _run(rule: Rule, target: object, path: str, outcome: FileOutcome) -> list[Violation]:
     try:
         return list(rule.check(target))
@@ -152,19 +158,25 @@ def check_python(
         if rule.kind != "file" or (rule.requires and modules.isdisjoint(rule.requires)):
             continue
         for violation in _run(rule, ctx, path, outcome):
-            if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
+            if not suppressions.suppresses(rule.code, violation.line, violation.end_line) and _applies(
+                rule, ctx, violation.line
+            ):
                 outcome.findings.append(_to_finding(rule, violation, path))
     outcome.findings.sort(key=Finding.sort_key)
     return outcome, ctx
 
 
-def check_text(path: str, text: str, rules: Sequence[Rule]) -> FileOutcome:
-    """Run the text rules whose globs match this file's name."""
+def check_text(path: str, text: str, rules: Sequence[Rule], relative: str | None = None) -> FileOutcome:
+    """Run the text rules whose globs match this file's name (and whose contexts hold ``relative``, the path
+    inside the project; the display path when unknown)."""
     outcome = FileOutcome(parsed=True)
     ctx = TextContext(path, text)
     suppressions = parse_suppressions(text)
+    context = path_context(relative or path)
     for rule in rules:
         if rule.kind != "text" or not any(fnmatch.fnmatchcase(ctx.name, glob) for glob in rule.files):
+            continue
+        if context not in rule.contexts:
             continue
         for violation in _run(rule, ctx, path, outcome):
             if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
@@ -187,6 +199,7 @@ def check_project(
     """
     outcome = FileOutcome(parsed=True)
     suppressions = {ctx.path: parse_suppressions(ctx.source) for ctx in contexts}
+    by_path = {ctx.path: ctx for ctx in contexts}
     # Rules gating on the same modules share one ProjectContext, so the app graph is built once for them.
     projects: dict[frozenset[str], ProjectContext | None] = {}
     for rule in rules:
@@ -205,6 +218,9 @@ def check_project(
                 continue
             file_suppressions = suppressions.get(path)
             if file_suppressions and file_suppressions.suppresses(rule.code, violation.line, violation.end_line):
+                continue
+            target = by_path.get(path)
+            if target is not None and not _applies(rule, target, violation.line):
                 continue
             outcome.findings.append(_to_finding(rule, violation, path))
     outcome.findings.sort(key=Finding.sort_key)

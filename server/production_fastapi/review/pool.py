@@ -48,6 +48,8 @@ class Task:
     max_file_size: int
     module: str | None
     check: bool = True
+    #: The path inside its project (a text file's context, ``rules/contexts.py``, is judged by it).
+    relative: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,7 @@ def check_task(task: Task) -> tuple[FileOutcome, FileContext | None]:
         text = decode_text(task.data, task.max_file_size)
         if isinstance(text, Unreadable):
             return FileOutcome([parse_error(task.path, text.message, text.line, text.column)]), None
-        return check_text(task.path, text, rules), None
+        return check_text(task.path, text, rules, task.relative), None
     source = decode_python(task.data, task.max_file_size)
     if isinstance(source, Unreadable):
         return FileOutcome([parse_error(task.path, source.message, source.line, source.column)]), None

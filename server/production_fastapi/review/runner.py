@@ -68,12 +68,13 @@ class Runner:
         config: Config | None = None,
         select: Sequence[str] | None = None,
         ignore: Sequence[str] | None = None,
+        extend_select: Sequence[str] | None = None,
         cache: bool = True,
         cache_dir: Path | None = None,
         jobs: int | None = None,
     ) -> None:
         def transform(found: Config) -> Config:
-            return found.with_overrides(select=select, ignore=ignore)
+            return found.with_overrides(select=select, ignore=ignore, extend_select=extend_select)
 
         self._configs = ConfigLookup(transform(config) if config is not None else None, transform=transform)
         self._use_cache = cache
@@ -154,6 +155,7 @@ class Runner:
             max_file_size=file.config.max_file_size,
             module=self._module_of(file),
             check=check,
+            relative=self._relative_of(file) if file.item.kind == "text" else None,
         )
 
     def _check(
@@ -237,8 +239,12 @@ class Runner:
         return False
 
     @staticmethod
+    def _relative_of(file: _File) -> str | None:
+        return _relative(file.item.path, resolve_directory(os.fspath(file.config.project_root)).as_posix())
+
+    @staticmethod
     def _module_of(file: _File) -> str | None:
-        relative = _relative(file.item.path, resolve_directory(os.fspath(file.config.project_root)).as_posix())
+        relative = Runner._relative_of(file)
         return module_name_for(relative) if relative is not None else None
 
     def _fix(self, files: Sequence[_File], report: Report, *, write: bool) -> None:

@@ -25,6 +25,7 @@ _REQUIRED: dict[str, frozenset[str]] = {
 
 @project_rule(
     code="PF401",
+    opt_in="house convention: problem+json bodies are one good choice; FastAPI's default error shapes are not a bug",
     name="missing-problem-handlers",
     severity="warning",
     message="app has no exception handlers for `Exception`, `HTTPException` and `RequestValidationError`",
@@ -152,6 +153,7 @@ def _raises(body: list[ast.stmt]) -> bool:
 
 @file_rule(
     code="PF402",
+    opt_in="a broad `except` is often deliberate (best-effort cleanup, an optional feature): judging it needs intent",
     name="swallowed-exception",
     severity="warning",
     message="exception swallowed: log it or let it reach the error handler",

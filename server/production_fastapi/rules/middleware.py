@@ -293,6 +293,7 @@ _BODY_LIMIT_WORDS = ("bodylimit", "body_limit", "bodysize", "body_size", "sizeli
 
 @project_rule(
     code="PF504",
+    opt_in="body size is usually capped by the proxy or platform in front of the service, which the review cannot see",
     name="missing-body-size-limit",
     severity="info",
     message="app sets no request body size limit",
@@ -342,6 +343,7 @@ _SECURITY_HEADER_WORDS = ("securityheader", "security_header", "secureheader", "
 
 @project_rule(
     code="PF505",
+    opt_in="security headers are usually set by the proxy or CDN, and a JSON API needs few of them",
     name="missing-security-headers",
     severity="info",
     message="app sets no security headers (`X-Content-Type-Options`, `Strict-Transport-Security`...)",
@@ -380,6 +382,7 @@ def missing_security_headers(project: ProjectContext) -> Iterator[Violation]:
 
 @project_rule(
     code="PF506",
+    opt_in="house convention: request IDs often come from the proxy or a tracing library the review cannot see",
     name="missing-request-id",
     severity="info",
     message="app assigns no request ID: log lines and error responses can't be matched",

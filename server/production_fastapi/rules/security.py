@@ -20,7 +20,7 @@ from production_fastapi.rules._helpers import (
     routes,
     string_value,
 )
-from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule, text_rule
+from production_fastapi.rules.base import LAUNCH_CONTEXTS, RuleDocs, Violation, file_rule, project_rule, text_rule
 from production_fastapi.rules.context import FileContext, ProjectContext, TextContext
 
 # --- PF001 ----------------------------------------------------------------------------------------------------
@@ -294,6 +294,7 @@ def _wildcard(node: ast.expr | None) -> bool:
 
 @file_rule(
     code="PF003",
+    contexts=LAUNCH_CONTEXTS,
     name="proxy-trusts-everyone",
     severity="error",
     message="proxy headers are trusted from every address: any client can spoof its IP and scheme",
@@ -804,7 +805,8 @@ _APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "st
     requires=("fastapi", "starlette", "uvicorn"),
     docs=RuleDocs(
         what_it_does="Flags `FastAPI(debug=True)` / `Starlette(debug=True)` and `uvicorn.run(..., reload=True)` "
-        "written as literals.",
+        "written as literals, in service code (a `__main__` block or a block behind a debug flag is a developer's "
+        "switch, not the deployed service).",
         why="Debug mode answers every unhandled error with the full traceback, local paths and source lines: a map "
         "of the service for whoever triggers a 500. `reload=True` runs a file watcher and a second process that "
         "restarts the server on any file change. Both belong to a developer's machine, switched by settings.",
