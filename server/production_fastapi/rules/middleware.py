@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from production_fastapi.rules._apps import mentions_name, service_apps
+from production_fastapi.rules._apps import SERVICE_GATE, mentions_name, service_apps
 from production_fastapi.rules._helpers import dotted, is_true, keyword, literal_strings, string_value
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
@@ -299,7 +299,7 @@ _BODY_LIMIT_WORDS = ("bodylimit", "body_limit", "bodysize", "body_size", "sizeli
     message="app sets no request body size limit",
     skill_section="Middleware and CORS",
     template="middleware.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Reports a `FastAPI()` app with no body-size middleware (Starlette's "
         "`RequestBodyLimitMiddleware` or one named like a body/size limit), following the app into the project's "
@@ -349,7 +349,7 @@ _SECURITY_HEADER_WORDS = ("securityheader", "security_header", "secureheader", "
     message="app sets no security headers (`X-Content-Type-Options`, `Strict-Transport-Security`...)",
     skill_section="Middleware and CORS",
     template="middleware.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Reports a `FastAPI()` app with no security-headers middleware (one named like "
         "`SecurityHeadersMiddleware`, `helmet` or `hsts`), following the app into the project's helpers. Info: a "
@@ -388,7 +388,7 @@ def missing_security_headers(project: ProjectContext) -> Iterator[Violation]:
     message="app assigns no request ID: log lines and error responses can't be matched",
     skill_section="Middleware and CORS",
     template="middleware.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Reports a `FastAPI()` app with no request-ID middleware (one named like "
         "`RequestIDMiddleware` or asgi-correlation-id's `CorrelationIdMiddleware`), following the app into the "
