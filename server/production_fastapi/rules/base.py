@@ -94,7 +94,7 @@ CONTEXTS: dict[Context, str] = {
     "script": "scripts and command-line tools (`scripts/`, `bin/`, `cli/`, `manage.py`, `__main__.py`, "
     '`if __name__ == "__main__":` blocks, click/typer commands)',
     "test": "tests and test helpers (`tests/`, `testing/`, `fixtures/`, `test_*.py`, `*_test.py`, `conftest.py`)",
-    "migration": "database migrations (`migrations/`, `alembic/versions/`, files with `revision` and "
+    "migration": "database migrations (`migrations/`, `alembic/versions/`, `migrations.py`, files with `revision` and "
     "`down_revision` and `def upgrade()`)",
     "example": "examples and documentation (`examples/`, `docs/`, `docs_src/`, `tutorial/`)",
 }

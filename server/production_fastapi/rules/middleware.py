@@ -31,6 +31,8 @@ def _middleware_class(ctx: FileContext, call: ast.Call) -> ast.expr | None:
 
 @file_rule(
     code="PF501",
+    opt_in="`@app.middleware(\"http\")` and `BaseHTTPMiddleware` are FastAPI's documented way and work; the costs are "
+    "situational",
     name="base-http-middleware",
     severity="warning",
     message="`BaseHTTPMiddleware`: write the middleware as a pure ASGI class",
