@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from production_fastapi.rules._helpers import dotted, keyword
 from production_fastapi.rules.context import FileContext, ProjectContext
+from production_fastapi.rules.contexts import file_context
 from production_fastapi.rules.graph import AppGraph, Node, Route
 
 __all__ = [
@@ -44,19 +45,8 @@ _DECORATOR_METHODS = ("get", "post", "put", "patch", "delete", "head", "options"
 
 
 def is_test_file(ctx: FileContext) -> bool:
-    """Test code builds throwaway apps; judge by the module name (relative to the project), else the file name."""
-    if ctx.module:
-        parts = ctx.module.split(".")
-        packages, name = parts[:-1], parts[-1]
-    else:
-        packages, name = [], ctx.path.replace("\\", "/").rpartition("/")[2].removesuffix(".py")
-    return (
-        "tests" in packages
-        or "test" in packages
-        or name.startswith("test_")
-        or name.endswith("_test")
-        or name == "conftest"
-    )
+    """Test code builds throwaway apps: judged like every context, by ``rules/contexts.py``."""
+    return file_context(ctx) == "test"
 
 
 def segments(path: str) -> list[str]:
