@@ -7,6 +7,7 @@ rule (PF203) and a default one (PF201) in the same area.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,17 @@ def test_cli_extend_select_works_without_a_config_file(tmp_path: Path, capsys: p
     out = capsys.readouterr().out
     assert "PF203" in out
     assert "PF201" in out
+
+
+def test_rule_command_shows_the_set_and_contexts(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["rule", "PF203", "--format", "json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["tier"] == "opt-in"
+    assert shown["opt_in_reason"]
+    assert shown["contexts"] == ["service"]
+    main(["rule", "PF702", "--format", "json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["tier"], shown["opt_in_reason"]) == ("default", None)
+    main(["rule", "--all"])
+    listing = capsys.readouterr().out.splitlines()
+    assert next(line for line in listing if line.startswith("PF203")).endswith("(opt-in)")
