@@ -38,9 +38,11 @@ def path_context(relative: str) -> Context:
     parts = PurePosixPath(relative.replace("\\", "/")).parts
     directories = {part.lower() for part in parts[:-1]}
     name = parts[-1].lower() if parts else ""
+    stem = name.rsplit(".", 1)[0]
     if ("versions" in directories and directories & _MIGRATION_DIRS) or "migrations" in directories:
         return "migration"
-    stem = name.rsplit(".", 1)[0]
+    if stem in _MIGRATION_DIRS:  # a package's migrations as one module (`core/migrations.py`)
+        return "migration"
     if directories & _TEST_DIRS or name in _TEST_FILES or stem.startswith("test_") or stem.endswith("_test"):
         return "test"
     if directories & _EXAMPLE_DIRS:
