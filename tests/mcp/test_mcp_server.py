@@ -392,3 +392,36 @@ async def test_completions_offer_stacks_and_rule_codes(client: Client) -> None:
     assert "PF702" in expected
     nothing = await client.complete(PromptReference(name="production"), {"name": "stack", "value": "django"})
     assert nothing.completion.values == []
+
+
+NOISY_LOG = """\
+import logging
+
+from fastapi import FastAPI
+
+app = FastAPI()
+logger = logging.getLogger(__name__)
+
+
+@app.get("/orders/{order_id}")
+async def get_order(order_id: str) -> str:
+    logger.info(f"fetching {order_id}")
+    return order_id
+"""
+
+
+async def test_review_tools_run_the_default_set_unless_select_names_an_opt_in_rule(
+    client: Client, workspace: Workspace
+) -> None:
+    data, _ = await call_ok(client, "review_file", {"source": NOISY_LOG})
+    assert "PF203" not in data["by_code"]
+    data, _ = await call_ok(client, "review_file", {"source": NOISY_LOG, "select": ["PF203"]})
+    assert data["by_code"] == {"PF203": 1}
+    data, _ = await call_ok(client, "review_file", {"source": NOISY_LOG, "select": ["PF2"]})
+    assert data["by_code"] == {}
+    (workspace.allowed / "app" / "logs.py").write_text(NOISY_LOG, encoding="utf-8")
+    data, _ = await call_ok(client, "review_project", {"path": "."})
+    assert "PF203" not in data["by_code"]
+    data, _ = await call_ok(client, "review_project", {"path": ".", "select": ["PF", "PF203"]})
+    assert data["by_code"].get("PF203") == 1
+    assert "not a rule selector" in await call_error(client, "review_file", {"source": "x = 1\n", "select": ["X1"]})

@@ -54,14 +54,14 @@ def test_per_file_ignores_and_ignore(tmp_path: Path) -> None:
     _project(
         tmp_path,
         'select = ["PF702", "PF201"]\nignore = []\n[tool.production-fastapi.per-file-ignores]\n'
-        '"scripts/*.py" = ["PF2"]\n"**/legacy.py" = ["PF702"]\n',
-        {"app/main.py": SLEEPY, "scripts/run.py": SLEEPY, "app/old/legacy.py": SLEEPY},
+        '"worker/*.py" = ["PF2"]\n"**/legacy.py" = ["PF702"]\n',
+        {"app/main.py": SLEEPY, "worker/run.py": SLEEPY, "app/old/legacy.py": SLEEPY},
     )
     assert _codes(tmp_path) == [
         ("app/main.py", "PF201"),
         ("app/main.py", "PF702"),
         ("app/old/legacy.py", "PF201"),
-        ("scripts/run.py", "PF702"),
+        ("worker/run.py", "PF702"),
     ]
 
 
@@ -118,7 +118,7 @@ def test_invalid_toml_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_selectors_accept_commas_and_all() -> None:
-    assert parse_selectors(["pf7, PF201", "ALL"], "--select") == ("PF7", "PF201", "PF")
+    assert parse_selectors(["pf7, PF201", "ALL"], "--select") == ("PF7", "PF201", "ALL")
     with pytest.raises(ConfigError, match="--select: 'PFX' is not a rule selector"):
         parse_selectors(["PFX"], "--select")
 

@@ -74,7 +74,8 @@ def grade_rules(files: Path, rules: tuple[str, ...]) -> StaticGrade:
     grade.unavailable = [code for code in rules if code not in known]
     rules = tuple(code for code in rules if code in known)
     try:
-        report = review_paths(_files(files))
+        # The task names the rules it grades: opt-in ones among them run too (issue #12: not in the default set).
+        report = review_paths(_files(files), extend_select=rules)
     except Exception as exc:  # a reviewer crash is the harness's problem, never a verdict on the agent
         grade.error = f"the reviewer failed: {type(exc).__name__}: {exc}"
         return grade

@@ -34,6 +34,10 @@ def _render(rule: Rule) -> str:
         f"# {rule.code} {rule.name}",
         "",
         f"Severity: {rule.severity}. Area: {rule.area}. Message: {rule.message}",
+        f"Opt-in (runs only when selected by code): {rule.opt_in}."
+        if rule.opt_in
+        else "In the default set (review_file and review_project run it).",
+        f"Applies to: {', '.join(rule.contexts)} code.",
     ]
     if rule.skill_section:
         lines.append(f"SKILL.md section: {rule.skill_section}.")
@@ -76,5 +80,6 @@ def rules_index() -> str:
         if rule.area != area:
             area = rule.area
             lines += ["", f"## {area}"]
-        lines.append(f"- {rule.code} {rule.name} ({rule.severity}): {rule.message} <{rule_uri(rule.code)}>")
+        tier = ", opt-in" if rule.opt_in else ""
+        lines.append(f"- {rule.code} {rule.name} ({rule.severity}{tier}): {rule.message} <{rule_uri(rule.code)}>")
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"

@@ -18,7 +18,9 @@ health checks, error responses, middleware, CORS, timeouts, graceful shutdown, r
   and the template that shows the right pattern. Run it on code you just wrote before presenting it. A fix marked
   safe keeps behaviour (`review --fix` applies it); an unsafe one may change behaviour: ask the user first.
 - review_project(path): the same for a whole folder, including project-wide checks (missing liveness/readiness
-  probes, missing problem+json handlers).
+  probes). Both run the default set: rules right nearly every time, on service code (not tests, migrations,
+  scripts or examples). Opt-in rules (style, house conventions such as problem+json handlers, request IDs,
+  log formatting) run only when named in select, e.g. select=["PF", "PF401"].
 - list_templates / get_template(name): copy-ready, tested modules (settings, logging_config, middleware,
   error_handlers, health_checks, rate_limiting, database, lifespan, main, gunicorn_conf, Dockerfile). Prefer them
   to writing that plumbing by hand.
@@ -47,7 +49,8 @@ Make the {stack} service in this project production-ready, following production-
    allows credentials. For the "Ask first" table (problem+json error bodies, rate limits on other routes, other
    CORS narrowing, response models dropping fields, stricter validation) propose each change the request did not
    ask for in one sentence and wait for the user's answer, unless the service is new and has no clients yet.
-5. Run review_project again until no errors remain, then run the project's tests (and ruff/mypy if it uses them).
+5. Run review_project again until no errors remain (it runs the default set; add opt-in rules with select only
+   when the user wants those conventions), then run the project's tests (and ruff/mypy if it uses them).
 6. Report what you changed, what waits for the user's decision, and any finding left with its reason."""
 
 

@@ -167,6 +167,22 @@ def review_text(result: ReviewResult) -> str:
     return "\n".join(lines)
 
 
+def _selection(select: list[str] | None) -> tuple[str, ...] | None:
+    """The rule selectors a caller passed (None: the configured set, by default the default rules)."""
+    if select is None:
+        return None
+    from production_fastapi.review import ConfigError
+    from production_fastapi.review.config import parse_selectors
+
+    try:
+        chosen = parse_selectors(select, "select")
+    except ConfigError as exc:
+        raise ToolError(str(exc)) from None
+    if not chosen:
+        raise ToolError("select names no rule: pass codes or prefixes such as PF, PF7, PF203 or ALL.")
+    return chosen
+
+
 def _check_label(filename: str) -> str:
     label = filename.strip()
     if not label or len(label) > 255 or any(ord(ch) < 32 or ch == "\x7f" for ch in label):
@@ -181,9 +197,11 @@ def review_file(
     filename: str | None,
     limit: int,
     *,
+    select: list[str] | None = None,
     deadline: float | None = None,
 ) -> ReviewResult:
     limit = _limit(limit)
+    chosen = _selection(select)
     if (path is None) == (source is None):
         raise ToolError("Pass exactly one of path (a file to read) or source (code to check).")
     if source is not None:
@@ -192,7 +210,7 @@ def review_file(
         label = _check_label(filename or _DEFAULT_FILENAME)
         from production_fastapi.review import review_source
 
-        found = review_source(source, filename=label)
+        found = review_source(source, filename=label, select=chosen)
         return _result([_finding(f, label) for f in found], 1, [], limit)
     try:
         real, text = policy.read_text(path or "")
@@ -205,7 +223,7 @@ def review_file(
     relative = real.relative_to(config.root).as_posix() if real.is_relative_to(config.root) else real.name
     from production_fastapi.review import review_source
 
-    found = review_source(text, filename=relative, config=config)
+    found = review_source(text, filename=relative, config=config, select=chosen)
     shown = policy.display(real)
     return _result([_finding(f, shown) for f in found], 1, [], limit)
 
@@ -258,8 +276,11 @@ def _relative_to(root: Path, policy: PathPolicy, raw: str) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else policy.display(path)
 
 
-def review_project(policy: PathPolicy, path: str, limit: int, *, deadline: float | None = None) -> ReviewResult:
+def review_project(
+    policy: PathPolicy, path: str, limit: int, *, select: list[str] | None = None, deadline: float | None = None
+) -> ReviewResult:
     limit = _limit(limit)
+    chosen = _selection(select)
     try:
         root = policy.directory(path)
     except PathRefused as exc:
@@ -268,6 +289,6 @@ def review_project(policy: PathPolicy, path: str, limit: int, *, deadline: float
     files, errors = _vetted_files(policy, root, config, deadline)
     from production_fastapi.review.runner import Runner
 
-    report = Runner(config=config, cache=False, jobs=1, deadline=deadline).run_discovered(files, [])
+    report = Runner(config=config, select=chosen, cache=False, jobs=1, deadline=deadline).run_discovered(files, [])
     findings = [_finding(f, _relative_to(root, policy, f.path)) for f in report.findings]
     return _result(findings, report.files_checked, errors + list(report.errors), limit)

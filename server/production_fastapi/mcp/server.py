@@ -65,6 +65,13 @@ LimitArg = Annotated[
     int,
     Field(description=f"Most findings to return, most severe first (1-{reviewing.MAX_LIMIT}); the rest are counted"),
 ]
+SelectArg = Annotated[
+    list[str] | None,
+    Field(
+        description="Rules to run instead of the default set: codes or prefixes (PF7, PF702; PF is the default "
+        "set). Opt-in rules (style or opinion, e.g. PF203) run only when named by full code; ALL runs every rule"
+    ),
+]
 
 
 async def client_roots(ctx: Context) -> ListRoots | None:
@@ -224,13 +231,18 @@ def _register_tools(server: MCPServer, base: PathPolicy, gate: _Gate) -> None:
             str | None, Field(description="Name to review source as (default app/main.py; Dockerfile for one)")
         ] = None,
         limit: LimitArg = reviewing.DEFAULT_LIMIT,
+        *,
+        select: SelectArg = None,
     ) -> Annotated[CallToolResult, ReviewResult]:
-        """Check one FastAPI file (path) or a snippet (source) against the production rules. Each finding has
-        the rule code, severity, message, 1-based line and column, the fix, and the SKILL.md section and template
-        that explain it. Run it on code you just wrote before presenting it."""
+        """Check one FastAPI file (path) or a snippet (source) against the production rules (the default set:
+        rules that are right nearly every time). Each finding has the rule code, severity, message, 1-based line
+        and column, the fix, and the SKILL.md section and template that explain it. Run it on code you just wrote
+        before presenting it."""
         policy = _policy(base, roots)
         result = await gate.run(
-            lambda deadline: reviewing.review_file(policy, path, source, filename, limit, deadline=deadline)
+            lambda deadline: reviewing.review_file(
+                policy, path, source, filename, limit, select=select, deadline=deadline
+            )
         )
         return _reply(result, reviewing.review_text(result))
 
@@ -238,12 +250,16 @@ def _register_tools(server: MCPServer, base: PathPolicy, gate: _Gate) -> None:
         roots: RootsArg,
         path: Annotated[str, Field(description="Project folder to review (default: the working directory)")] = ".",
         limit: LimitArg = reviewing.DEFAULT_LIMIT,
+        *,
+        select: SelectArg = None,
     ) -> Annotated[CallToolResult, ReviewResult]:
-        """Review a whole FastAPI project folder against the production rules, including project-wide checks
-        (missing liveness/readiness probes, missing problem+json handlers) and deployment files (Dockerfile,
-        gunicorn config). Findings come most severe first, capped at limit, with counts of the rest."""
+        """Review a whole FastAPI project folder against the production rules (the default set), including
+        project-wide checks (missing liveness/readiness probes) and deployment files (Dockerfile, gunicorn
+        config). Findings come most severe first, capped at limit, with counts of the rest."""
         policy = _policy(base, roots)
-        result = await gate.run(lambda deadline: reviewing.review_project(policy, path, limit, deadline=deadline))
+        result = await gate.run(
+            lambda deadline: reviewing.review_project(policy, path, limit, select=select, deadline=deadline)
+        )
         return _reply(result, reviewing.review_text(result))
 
     async def scaffold_service(

@@ -29,13 +29,19 @@ def _selected(config: Config, ignored: tuple[str, ...]) -> tuple[Rule, ...]:
     return tuple(
         rule
         for rule in all_rules()
-        if config.is_selected(rule.code) and not any(rule.code.startswith(s) for s in ignored)
+        if config.is_selected(rule.code, bool(rule.opt_in))
+        and not any(s == "ALL" or rule.code.startswith(s) for s in ignored)
     )
 
 
-def _source_config(config: Config | None, select: Sequence[str] | None, ignore: Sequence[str] | None) -> Config:
+def _source_config(
+    config: Config | None,
+    select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+    extend_select: Sequence[str] | None = None,
+) -> Config:
     base = config or Config(root=Path.cwd())
-    return base.with_overrides(select=select, ignore=ignore)
+    return base.with_overrides(select=select, ignore=ignore, extend_select=extend_select)
 
 
 def review_source(
@@ -46,13 +52,14 @@ def review_source(
     ignore: Sequence[str] | None = None,
     config: Config | None = None,
     project_rules: bool = True,
+    extend_select: Sequence[str] | None = None,
 ) -> list[Finding]:
     """Review one file's text as if it lived at ``filename`` (which decides Python vs Dockerfile etc.).
 
     Project rules see this one file as an incomplete project (``ProjectContext.complete`` is False), so rules about
     something *missing* from the whole app stay silent unless the file itself settles it.
     """
-    cfg = _source_config(config, select, ignore)
+    cfg = _source_config(config, select, ignore, extend_select)
     rules = rules_for(cfg, Path(filename))
     all_globs = tuple(glob for rule in all_rules() for glob in rule.files)
     if classify(Path(filename), all_globs, explicit=True) == "text":
@@ -78,10 +85,11 @@ def fix_source(
     ignore: Sequence[str] | None = None,
     config: Config | None = None,
     unsafe_fixes: bool = False,
+    extend_select: Sequence[str] | None = None,
 ) -> tuple[str, list[Finding]]:
     """Apply every safe fix (and the unsafe ones with ``unsafe_fixes``), to a fixed point; return the new source
     with the findings that remain. ``config.targets`` are the library versions the code targets."""
-    cfg = _source_config(config, select, ignore)
+    cfg = _source_config(config, select, ignore, extend_select)
     rules = rules_for(cfg, Path(filename))
     module = module_name_for(PurePosixPath(filename).as_posix())
     result = fix_loop(filename, source, rules, module, targets=cfg.targets, unsafe_fixes=unsafe_fixes)
@@ -93,6 +101,7 @@ def review_paths(
     *,
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
+    extend_select: Sequence[str] | None = None,
     config: Config | None = None,
     fix: bool = False,
     diff: bool = False,
@@ -104,9 +113,10 @@ def review_paths(
     """Review files and directories (Python files and the deployment files text rules read).
 
     Configuration comes from the nearest ``[tool.production-fastapi]`` upward of each path unless ``config`` is
-    given; ``select``/``ignore`` override it. ``fix`` rewrites files with the safe fixes (and the unsafe ones with
-    ``unsafe_fixes``, which also makes the report count them as fixable); ``diff`` computes the same changes into
-    ``Report.diffs`` without writing. ``jobs`` caps worker processes (1 runs everything in process).
+    given; ``select``/``ignore``/``extend_select`` override it (opt-in rules run only when named by code).
+    ``fix`` rewrites files with the safe fixes (and the unsafe ones with ``unsafe_fixes``, which also makes the
+    report count them as fixable); ``diff`` computes the same changes into ``Report.diffs`` without writing.
+    ``jobs`` caps worker processes (1 runs everything in process).
     The cache lives outside the reviewed folders (``cache_dir``, else ``$PRODUCTION_FASTAPI_CACHE_DIR``, else a
     per-project folder under ``$XDG_CACHE_HOME/production-fastapi``); ``cache=False`` neither reads nor writes it.
     """
@@ -116,6 +126,7 @@ def review_paths(
         config=config,
         select=select,
         ignore=ignore,
+        extend_select=extend_select,
         cache=cache,
         cache_dir=cache_dir,
         jobs=jobs,

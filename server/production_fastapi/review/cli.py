@@ -34,9 +34,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on", choices=_SEVERITIES, help="lowest severity that makes the exit code 1 (default: warning)"
     )
-    parser.add_argument("--select", type=_codes, action="extend", help="only these rules (PF, PF7, PF702; commas)")
+    parser.add_argument(
+        "--select",
+        type=_codes,
+        action="extend",
+        help="only these rules (PF, PF7, PF702, ALL; commas); opt-in rules only by full code or ALL",
+    )
     parser.add_argument("--ignore", type=_codes, action="extend", help="skip these rules (added to the config's)")
-    parser.add_argument("--extend-select", type=_codes, action="extend", help="add rules to the selection")
+    parser.add_argument(
+        "--extend-select", type=_codes, action="extend", help="add rules to the selection (e.g. the opt-in PF203)"
+    )
     parser.add_argument("--fix", action="store_true", help="apply the safe fixes to the files")
     parser.add_argument(
         "--unsafe-fixes",
@@ -73,7 +80,9 @@ def _stdin_report(args: argparse.Namespace, config: Config | None) -> Report:
         folder = Path(filename).parent
         project = with_targets(find_config(folder if folder.is_dir() else Path(".")))
         config = Config(root=Path.cwd(), targets=project.targets)
-    findings = review_source(source, filename, select=args.select, ignore=args.ignore, config=config)
+    findings = review_source(
+        source, filename, select=args.select, ignore=args.ignore, extend_select=args.extend_select, config=config
+    )
     return Report(findings=findings, files_checked=1, unsafe_fixes=args.unsafe_fixes)
 
 
@@ -89,8 +98,6 @@ def run(args: argparse.Namespace) -> int:
     paths: list[Path] = args.paths or [Path(".")]
     try:
         config = load_config(args.config) if args.config else None
-        if config is not None and args.extend_select:
-            config = config.with_overrides(extend_select=args.extend_select)
         if [str(p) for p in paths] == ["-"]:
             report = _stdin_report(args, config)
         else:
@@ -100,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 paths,
                 select=args.select,
                 ignore=args.ignore,
+                extend_select=args.extend_select,
                 config=config,
                 fix=args.fix,
                 diff=args.diff,

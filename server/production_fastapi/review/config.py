@@ -3,9 +3,9 @@
 Keys (all optional)::
 
     [tool.production-fastapi]
-    select = ["PF"]                 # code prefixes: "PF", "PF7", "PF702"; "ALL" means every rule
+    select = ["PF"]                 # code prefixes: "PF", "PF7", "PF702"; "ALL" means every rule, opt-in ones too
     ignore = ["PF201"]
-    extend-select = []              # added to select (handy when select keeps its default)
+    extend-select = ["PF203"]       # added to select (handy when select keeps its default)
     per-file-ignores = { "tests/**" = ["PF201"], "scripts/*.py" = ["PF2"] }
     exclude = [...]                 # replaces the default excludes (.venv, node_modules, build, ...)
     extend-exclude = ["migrations"] # added to them
@@ -15,6 +15,11 @@ Keys (all optional)::
 Between a selector in ``select`` and one in ``ignore``, the more specific (longer) one wins, as in ruff:
 ``select = ["PF7"]`` with ``ignore = ["PF70"]`` and ``select = ["PF702"]`` keeps PF702 only.
 The configuration is found from the reviewed path upward: the nearest pyproject.toml with the table wins.
+
+Opt-in rules (``Rule.opt_in``: style, opinion, or known to be noisy) run only when a selector names them by their
+full code (``PF203``, in ``select`` or ``extend-select``) or is ``ALL``. A prefix (``PF``, ``PF2``) selects the
+default rules under it and no opt-in rule, like ruff's preview rules under ``explicit-preview-rules``: widening a
+selection to a whole area never switches on the noisy rules in it by surprise.
 """
 
 from __future__ import annotations
@@ -108,13 +113,22 @@ def parse_selectors(values: Iterable[str], where: str) -> tuple[str, ...]:
                 continue
             if not _SELECTOR.fullmatch(selector):
                 raise ConfigError(f"{where}: {part.strip()!r} is not a rule selector (PF, PF7, PF702 or ALL)")
-            selectors.append("PF" if selector == "ALL" else selector)
+            selectors.append(selector)
     return tuple(selectors)
 
 
-def _specificity(code: str, selectors: Sequence[str]) -> int:
-    """Length of the longest selector matching the code; -1 when none does."""
-    return max((len(s) for s in selectors if code.startswith(s)), default=-1)
+def _specificity(code: str, selectors: Sequence[str], *, opt_in: bool = False) -> int:
+    """Length of the longest selector matching the code; -1 when none does. ``ALL`` ranks as ``PF``.
+
+    For an opt-in rule only its full code and ``ALL`` match (see the module docstring)."""
+    return max(
+        (
+            2 if s == "ALL" else len(s)
+            for s in selectors
+            if s == "ALL" or (code == s if opt_in else code.startswith(s))
+        ),
+        default=-1,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +172,14 @@ class Config:
             changes["fail_on"] = fail_on
         return replace(self, **changes)
 
-    def is_selected(self, code: str) -> bool:
-        """Whether a rule runs at all (before per-file ignores)."""
-        cached = self._selected_cache.get(code)
+    def is_selected(self, code: str, opt_in: bool = False) -> bool:
+        """Whether a rule runs at all (before per-file ignores); ``opt_in`` for a rule outside the default set."""
+        key = f"{code}?" if opt_in else code
+        cached = self._selected_cache.get(key)
         if cached is None:
-            chosen = _specificity(code, self.select + self.extend_select)
+            chosen = _specificity(code, self.select + self.extend_select, opt_in=opt_in)
             cached = chosen >= 0 and chosen > _specificity(code, self.ignore)
-            self._selected_cache[code] = cached
+            self._selected_cache[key] = cached
         return cached
 
     @property

@@ -16,8 +16,9 @@ from production_fastapi.review.findings import PARSE_ERROR_CODE, PARSE_ERROR_NAM
 from production_fastapi.review.noqa import parse_suppressions
 from production_fastapi.review.targets import Targets, coverage
 from production_fastapi.rules import all_rules
-from production_fastapi.rules.base import Rule, Violation
+from production_fastapi.rules.base import CONTEXTS, Rule, Violation
 from production_fastapi.rules.context import FileContext, ProjectContext, TextContext
+from production_fastapi.rules.contexts import context_at, path_context
 from production_fastapi.rules.guards import GUARD_HINT, Guards, library_family, version_guards
 
 __all__ = [
@@ -160,6 +161,11 @@ def _to_finding(rule: Rule, violation: Violation, path: str, *, fix_allowed: boo
     )
 
 
+def _applies(rule: Rule, ctx: FileContext, line: int) -> bool:
+    """Whether the rule judges this line's kind of code (service, test, migration...: ``rules/contexts.py``)."""
+    return len(rule.contexts) == len(CONTEXTS) or context_at(ctx, line) in rule.contexts
+
+
 def _run(rule: Rule, target: object, path: str, outcome: FileOutcome) -> list[Violation]:
     try:
         return list(rule.check(target))
@@ -198,7 +204,9 @@ def check_python(
         if coverage(targets, rule.version_condition) == "off":
             continue
         for violation in _run(rule, ctx, path, outcome):
-            if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
+            if not suppressions.suppresses(rule.code, violation.line, violation.end_line) and _applies(
+                rule, ctx, violation.line
+            ):
                 finding = versions.finding(rule, violation, path, ctx)
                 if finding is not None:
                     outcome.findings.append(finding)
@@ -206,16 +214,20 @@ def check_python(
     return outcome, ctx
 
 
-def check_text(path: str, text: str, rules: Sequence[Rule], targets: Targets = ()) -> FileOutcome:
-    """Run the text rules whose globs match this file's name."""
+def check_text(
+    path: str, text: str, rules: Sequence[Rule], targets: Targets = (), relative: str | None = None
+) -> FileOutcome:
+    """Run the text rules whose globs match this file's name (and whose contexts hold ``relative``, the path
+    inside the project; the display path when unknown)."""
     outcome = FileOutcome(parsed=True)
     ctx = TextContext(path, text)
     suppressions = parse_suppressions(text)
     versions = _Versions(targets)
+    context = path_context(relative or path)
     for rule in rules:
         if rule.kind != "text" or not any(fnmatch.fnmatchcase(ctx.name, glob) for glob in rule.files):
             continue
-        if coverage(targets, rule.version_condition) == "off":
+        if context not in rule.contexts or coverage(targets, rule.version_condition) == "off":
             continue
         for violation in _run(rule, ctx, path, outcome):
             if not suppressions.suppresses(rule.code, violation.line, violation.end_line):
@@ -262,7 +274,10 @@ def check_project(
             file_suppressions = suppressions.get(path)
             if file_suppressions and file_suppressions.suppresses(rule.code, violation.line, violation.end_line):
                 continue
-            finding = versions.finding(rule, violation, path, by_path.get(path))
+            target = by_path.get(path)
+            if target is not None and not _applies(rule, target, violation.line):
+                continue
+            finding = versions.finding(rule, violation, path, target)
             if finding is not None:
                 outcome.findings.append(finding)
     outcome.findings.sort(key=Finding.sort_key)

@@ -51,6 +51,8 @@ class Task:
     check: bool = True
     #: The library versions the file's project declares (``review.targets``).
     targets: tuple[tuple[str, str], ...] = ()
+    #: The path inside its project (a text file's context, ``rules/contexts.py``, is judged by it).
+    relative: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ def check_task(task: Task) -> tuple[FileOutcome, FileContext | None]:
         text = decode_text(task.data, task.max_file_size)
         if isinstance(text, Unreadable):
             return FileOutcome([parse_error(task.path, text.message, text.line, text.column)]), None
-        return check_text(task.path, text, rules, task.targets), None
+        return check_text(task.path, text, rules, task.targets, task.relative), None
     source = decode_python(task.data, task.max_file_size)
     if isinstance(source, Unreadable):
         return FileOutcome([parse_error(task.path, source.message, source.line, source.column)]), None

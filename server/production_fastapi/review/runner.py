@@ -67,6 +67,7 @@ class Runner:
         config: Config | None = None,
         select: Sequence[str] | None = None,
         ignore: Sequence[str] | None = None,
+        extend_select: Sequence[str] | None = None,
         cache: bool = True,
         cache_dir: Path | None = None,
         jobs: int | None = None,
@@ -76,7 +77,7 @@ class Runner:
         (the MCP server's per-call limit); checked between folders and between jobs."""
 
         def transform(found: Config) -> Config:
-            return found.with_overrides(select=select, ignore=ignore)
+            return found.with_overrides(select=select, ignore=ignore, extend_select=extend_select)
 
         self._configs = ConfigLookup(transform(config) if config is not None else None, transform=transform)
         self._use_cache = cache
@@ -176,6 +177,7 @@ class Runner:
             module=self._module_of(file),
             check=check,
             targets=file.config.targets,
+            relative=self._relative_of(file) if file.item.kind == "text" else None,
         )
 
     def _check(
@@ -259,8 +261,12 @@ class Runner:
         return False
 
     @staticmethod
+    def _relative_of(file: _File) -> str | None:
+        return _relative(file.item.path, resolve_directory(os.fspath(file.config.project_root)).as_posix())
+
+    @staticmethod
     def _module_of(file: _File) -> str | None:
-        relative = _relative(file.item.path, resolve_directory(os.fspath(file.config.project_root)).as_posix())
+        relative = Runner._relative_of(file)
         return module_name_for(relative) if relative is not None else None
 
     def _fix(self, files: Sequence[_File], report: Report, *, write: bool) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
 from production_fastapi.rules._helpers import annotation_names, dotted, has_star_kwargs, is_none, keyword, own_nodes
-from production_fastapi.rules.base import RuleDocs, Violation, file_rule
+from production_fastapi.rules.base import DEPRECATION_CONTEXTS, RuleDocs, Violation, file_rule
 from production_fastapi.rules.context import FileContext
 
 _BLOCKING_SLEEPS = ("time.sleep",)
@@ -689,6 +689,7 @@ AIOREDIS_MODULES = {"aioredis": "redis.asyncio", "aioredis.client": "redis.async
 
 @file_rule(
     code="PF708",
+    contexts=DEPRECATION_CONTEXTS,
     name="aioredis-import",
     severity="error",
     message="`aioredis` is abandoned: use `redis.asyncio`",

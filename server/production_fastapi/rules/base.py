@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AREAS",
+    "CONTEXTS",
+    "DEPRECATION_CONTEXTS",
+    "LAUNCH_CONTEXTS",
+    "SERVICE_ONLY",
     "SEVERITIES",
+    "Context",
     "FileCheck",
     "FixApplicability",
     "ProjectCheck",
@@ -42,6 +47,7 @@ __all__ = [
     "RuleKind",
     "Severity",
     "TextCheck",
+    "Tier",
     "VersionCondition",
     "Violation",
     "file_rule",
@@ -74,6 +80,34 @@ AREAS: dict[str, str] = {
 _CODE = re.compile(r"PF[0-9]{3}")
 _FIX_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+# --- where a rule applies, and whether it runs by default (issue #12) ------------------------------------------
+# Kept apart from the rest of the metadata on purpose: the engine drops a finding whose place is in a context the rule
+# does not list (``rules/contexts.py`` classifies files and blocks), and the selection runs an opt-in rule only when
+# it is selected by its full code (``review/config.py``).
+
+Context = Literal["service", "debug", "script", "test", "migration", "example"]
+Tier = Literal["default", "opt-in"]
+
+#: Every context, with what puts code there (docs/rules.md prints these).
+CONTEXTS: dict[Context, str] = {
+    "service": "the running service: everything not in another context",
+    "debug": 'blocks behind a debug or profiling flag (`if settings.DEBUG:`, `if os.getenv("PROFILE"):`)',
+    "script": "scripts and command-line tools (`scripts/`, `bin/`, `cli/`, `manage.py`, `__main__.py`, "
+    '`if __name__ == "__main__":` blocks, click/typer commands)',
+    "test": "tests and test helpers (`tests/`, `testing/`, `fixtures/`, `test_*.py`, `*_test.py`, `conftest.py`)",
+    "migration": "database migrations (`migrations/`, `alembic/versions/`, `migrations.py`, files with `revision` and "
+    "`down_revision` and `def upgrade()`)",
+    "example": "examples and documentation (`examples/`, `docs/`, `docs_src/`, `tutorial/`)",
+}
+#: The default: the rule judges the service and nothing else.
+SERVICE_ONLY: tuple[Context, ...] = ("service",)
+#: Rules about how the server is started: a script that runs uvicorn is the service's launcher.
+LAUNCH_CONTEXTS: tuple[Context, ...] = ("service", "script")
+#: Rules about removed, deprecated or abandoned APIs: wrong wherever code runs or is copied from. Not in tests (a
+#: library's tests exercise its old API on purpose) nor in migrations (frozen history, never edited).
+DEPRECATION_CONTEXTS: tuple[Context, ...] = ("service", "debug", "script", "example")
 
 
 class RuleError(Exception):
@@ -153,6 +187,13 @@ class Rule:
     module: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     versions: str = ""
+    # Issue #12 (see the block above ``RuleError``): where the rule applies, and why it is opt-in ("" = default).
+    contexts: tuple[Context, ...] = SERVICE_ONLY
+    opt_in: str = ""
+
+    @property
+    def tier(self) -> Tier:
+        return "opt-in" if self.opt_in else "default"
 
     @property
     def area(self) -> str:
@@ -238,6 +279,10 @@ def _validate(rule: Rule) -> None:
         raise RuleError(f"{where}: files= is only for text rules")
     if rule.kind == "text" and rule.fix is not None:
         raise RuleError(f"{where}: text rules cannot carry a libcst fix")
+    if "service" not in rule.contexts or not set(rule.contexts) <= set(CONTEXTS):
+        raise RuleError(f"{where}: contexts must include 'service' and name only {', '.join(CONTEXTS)}")
+    if "\n" in rule.opt_in or len(rule.opt_in) > 160:
+        raise RuleError(f"{where}: opt_in is the one-line reason the rule is opt-in")
     if rule.code in _REGISTRY and _REGISTRY[rule.code].module != rule.module:
         raise RuleError(f"{where}: code already used by {_REGISTRY[rule.code].module}")
     if _NAMES.get(rule.name, rule.code) != rule.code:
@@ -269,6 +314,8 @@ def file_rule(
     fix: str | None = None,
     fix_applicability: FixApplicability | None = None,
     versions: str = "",
+    contexts: Iterable[Context] = SERVICE_ONLY,
+    opt_in: str = "",
 ) -> Callable[[_F], _F]:
     """Register ``check(ctx: FileContext) -> Iterable[Violation]`` as a rule run once per Python file."""
     return _register(
@@ -285,6 +332,8 @@ def file_rule(
         fix=fix,
         fix_applicability=fix_applicability,
         versions=versions,
+        contexts=tuple(contexts),
+        opt_in=opt_in,
     )
 
 
@@ -300,6 +349,8 @@ def project_rule(
     template: str | None = None,
     requires: Iterable[str] = (),
     versions: str = "",
+    contexts: Iterable[Context] = SERVICE_ONLY,
+    opt_in: str = "",
 ) -> Callable[[_F], _F]:
     """Register ``check(project: ProjectContext) -> Iterable[Violation]`` as a rule run once per project.
 
@@ -319,6 +370,8 @@ def project_rule(
         template=template,
         requires=tuple(requires),
         versions=versions,
+        contexts=tuple(contexts),
+        opt_in=opt_in,
     )
 
 
@@ -334,6 +387,8 @@ def text_rule(
     skill_section: str = "",
     template: str | None = None,
     versions: str = "",
+    contexts: Iterable[Context] = LAUNCH_CONTEXTS,
+    opt_in: str = "",
 ) -> Callable[[_F], _F]:
     """Register ``check(ctx: TextContext) -> Iterable[Violation]`` for non-Python files matching ``files`` globs."""
     return _register(
@@ -348,6 +403,8 @@ def text_rule(
         template=template,
         files=tuple(files),
         versions=versions,
+        contexts=tuple(contexts),
+        opt_in=opt_in,
     )
 
 

@@ -28,6 +28,9 @@ def _as_dict(code: str) -> dict[str, object]:
         "name": rule.name,
         "area": rule.area,
         "severity": rule.severity,
+        "tier": rule.tier,
+        "opt_in_reason": rule.opt_in or None,
+        "contexts": list(rule.contexts),
         "kind": rule.kind,
         "message": rule.message,
         "fix_title": rule.fix_title,
@@ -58,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
             width = max((len(rule.name) for rule in rules), default=0)
             for rule in rules:
                 fix = " [*]" if rule.safe_fix else " [unsafe fix]" if rule.fixable else ""
-                print(f"{rule.code}  {rule.name:<{width}}  {rule.severity:<7}  {rule.message}{fix}")
+                tier = " (opt-in)" if rule.opt_in else ""
+                print(f"{rule.code}  {rule.name:<{width}}  {rule.severity:<7}  {rule.message}{fix}{tier}")
         return EXIT_OK
     try:
         rule = get_rule(args.rule)

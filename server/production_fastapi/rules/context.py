@@ -158,6 +158,16 @@ class FileContext:
         self.tree = tree
         self.module = module
 
+    @cached_property
+    def relative(self) -> str:
+        """The file's path inside its project as far as the review knows it: from the module name (which the
+        runner computes relative to the project root), else the display path. Contexts (``rules/contexts.py``)
+        read it."""
+        if self.module:
+            last = self.path.replace("\\", "/").rpartition("/")[2]
+            return self.module.replace(".", "/") + ("/__init__.py" if last == "__init__.py" else ".py")
+        return self.path
+
     # --- source text -------------------------------------------------------------------------------------------
 
     @cached_property

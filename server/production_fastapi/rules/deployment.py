@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from production_fastapi.rules._helpers import has_star_kwargs, keyword
-from production_fastapi.rules.base import RuleDocs, Violation, file_rule, text_rule
+from production_fastapi.rules.base import LAUNCH_CONTEXTS, RuleDocs, Violation, file_rule, text_rule
 from production_fastapi.rules.context import FileContext, TextContext
 
 DEPRECATED_WORKERS = {
@@ -65,6 +65,7 @@ def _docstring_nodes(ctx: FileContext) -> set[int]:
 
 @file_rule(
     code="PF801",
+    contexts=LAUNCH_CONTEXTS,
     name="deprecated-uvicorn-worker",
     severity="warning",
     message="`uvicorn.workers.UvicornWorker` is deprecated: use `uvicorn_worker.UvicornWorker`",
@@ -123,6 +124,7 @@ def deprecated_uvicorn_worker(ctx: FileContext) -> Iterator[Violation]:
 
 @file_rule(
     code="PF802",
+    contexts=LAUNCH_CONTEXTS,
     name="restart-without-jitter",
     severity="warning",
     message="`max_requests` without `max_requests_jitter`: all workers restart at the same moment",
@@ -168,6 +170,8 @@ _UVICORN_ENTRY = frozenset({"uvicorn.run", "uvicorn.Config", "uvicorn.config.Con
 
 @file_rule(
     code="PF803",
+    opt_in="uvicorn's default, waiting for open requests, is a choice; orchestrators bound shutdown time anyway",
+    contexts=LAUNCH_CONTEXTS,
     name="no-graceful-timeout",
     severity="info",
     message="server started without a graceful shutdown timeout",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from production_fastapi.rules import AREAS, all_rules
-from production_fastapi.rules.base import Rule
+from production_fastapi.rules.base import CONTEXTS, Rule
 
 __all__ = ["DEFAULT_OUTPUT", "anchor", "fence_language", "main", "render_catalog", "render_rule"]
 
@@ -46,11 +46,15 @@ def _fence(code: str, language: str) -> str:
     return f"```{language}\n{code.rstrip()}\n```"
 
 
+def _tier(rule: Rule) -> str:
+    return f"**opt-in** ({rule.opt_in})" if rule.opt_in else "default set"
+
+
 def render_rule(rule: Rule, level: str = "###") -> str:
     """One rule's section, in ruff's fixed order."""
     docs = rule.docs
     language = fence_language(docs.example_filename)
-    facts = [f"severity: **{rule.severity}**", f"area: {rule.area}"]
+    facts = [f"severity: **{rule.severity}**", f"area: {rule.area}", _tier(rule)]
     if rule.fixable:
         option = "--fix" if rule.fix_applicability == "safe" else "--fix --unsafe-fixes"
         facts.append(f"fix: {rule.fix_applicability} (`{option}`)")
@@ -64,6 +68,7 @@ def render_rule(rule: Rule, level: str = "###") -> str:
         facts.append("checks the whole project")
     elif rule.kind == "text":
         facts.append("reads " + ", ".join(f"`{glob}`" for glob in rule.files))
+    facts.append("applies to: " + ", ".join(rule.contexts))
     parts = [
         f"{level} {rule.code} {rule.name}",
         "",
@@ -102,7 +107,8 @@ Silence one line with `# noqa: PF702` (or a bare `# noqa`), a whole file with `#
 
 ```toml
 [tool.production-fastapi]
-select = ["PF"]                               # prefixes: PF, PF7, PF702
+select = ["PF"]                               # prefixes: PF, PF7, PF702 (the default set); ALL: every rule
+extend-select = ["PF203"]                     # opt-in rules run only when named by full code
 ignore = ["PF201"]
 per-file-ignores = { "scripts/*.py" = ["PF2"] }
 extend-exclude = ["migrations"]
@@ -126,15 +132,37 @@ such a guard gets no fix from the rules of that library.
 *unsafe* fix may change behaviour: it is applied only with `--fix --unsafe-fixes`, and a human should say yes
 first. Without `--unsafe-fixes`, output counts the unsafe fixes it left out; text output marks with `[*]` only the
 fixes the run would apply.
+
+## The default set and opt-in rules
+
+Like ruff, the catalog has a **default set**, the rules that are right nearly every time on real code, and
+**opt-in rules**: style, house conventions, or checks known to be noisy, each with its reason below. With no
+configuration, or `select = ["PF"]`, only the default set runs: a clean default run means no finding a reviewer
+would agree with is left. An opt-in rule runs when a selector names it by its full code (`select = ["PF203"]`,
+`extend-select = ["PF203"]`, `--extend-select PF203`) or is `ALL`. A prefix (`PF2`) selects the default rules
+under it and never an opt-in one, as ruff treats preview rules under `explicit-preview-rules`: widening a selection
+to an area does not switch its noisy rules on by surprise. `ignore` works on both sets as usual.
+
+## Where rules apply
+
+Each rule judges only the kinds of code it lists under "applies to"; a finding anywhere else is dropped. The kind
+of a file comes from its path inside the project (and, for migrations, its content); inside a service file,
+`if __name__ == "__main__":` blocks and click/typer commands count as scripts and blocks behind a debug flag as
+debug code.
 """
 
 
 def render_catalog(rules: Sequence[Rule] | None = None) -> str:
     rules = list(rules if rules is not None else all_rules())
-    lines = [_INTRO, "| code | name | severity | area | fix |", "|---|---|---|---|---|"]
+    lines = [_INTRO, "| context | what puts code there |", "|---|---|"]
+    lines += [f"| {name} | {meaning} |" for name, meaning in CONTEXTS.items()]
+    lines += ["", "## Catalog", "", "| code | name | severity | area | set | fix |", "|---|---|---|---|---|---|"]
     for rule in rules:
         fix = rule.fix_applicability or ""
-        lines.append(f"| [{rule.code}](#{anchor(rule)}) | {rule.name} | {rule.severity} | {rule.area} | {fix} |")
+        tier = "opt-in" if rule.opt_in else "default"
+        lines.append(
+            f"| [{rule.code}](#{anchor(rule)}) | {rule.name} | {rule.severity} | {rule.area} | {tier} | {fix} |"
+        )
     for digit, area in AREAS.items():
         members = [rule for rule in rules if rule.code[2] == digit]
         if not members:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from production_fastapi.rules._apps import ServiceApp, service_apps
+from production_fastapi.rules._apps import SERVICE_GATE, ServiceApp, service_apps
 from production_fastapi.rules._helpers import keyword
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
@@ -25,12 +25,13 @@ _REQUIRED: dict[str, frozenset[str]] = {
 
 @project_rule(
     code="PF401",
+    opt_in="house convention: problem+json bodies are one good choice; FastAPI's default error shapes are not a bug",
     name="missing-problem-handlers",
     severity="warning",
     message="app has no exception handlers for `Exception`, `HTTPException` and `RequestValidationError`",
     skill_section="Error handling",
     template="error_handlers.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Reports a `FastAPI()` app that registers no handler for one of `Exception`, `HTTPException` "
         "and `RequestValidationError`, following the app into project functions it is passed to "
@@ -152,6 +153,7 @@ def _raises(body: list[ast.stmt]) -> bool:
 
 @file_rule(
     code="PF402",
+    opt_in="a broad `except` is often deliberate (best-effort cleanup, an optional feature): judging it needs intent",
     name="swallowed-exception",
     severity="warning",
     message="exception swallowed: log it or let it reach the error handler",

@@ -52,6 +52,10 @@ _ROUTE_METHODS = {
 _HARMLESS_SINKS = frozenset(
     {
         "uvicorn.run",
+        "uvicorn.Config",
+        "uvicorn.config.Config",
+        "hypercorn.asyncio.serve",
+        "mangum.Mangum",
         "fastapi.testclient.TestClient",
         "starlette.testclient.TestClient",
         "httpx.ASGITransport",
@@ -158,6 +162,9 @@ class AppGraph:
         #: locally, so :meth:`_resolve` skips the walk up its scopes (the graph's hottest path: every argument).
         self._bound_names: set[tuple[int, str]] = set()
         self._factories: dict[tuple[int, str], Node] = {}  # (id(file), function name) -> node it returns
+        #: id(node) -> (file, name) of every module-level name bound to it, and of every factory returning it:
+        #: what a ``"module:name"`` string or a server could load it by (``_apps.served_here``).
+        self._exported: dict[int, list[tuple[FileContext, str]]] = {}
         self._functions: dict[str, tuple[FileContext, FunctionDef]] = {}  # qualified name -> module-level def
         self._files_by_module: dict[str, FileContext] = {}
         #: Calls already attributed to a node: a helper's body can be scanned twice (once when its parameter
@@ -260,6 +267,12 @@ class AppGraph:
     def _bind(self, ctx: FileContext, scope: FunctionDef | None, name: str, node: Node) -> None:
         self._by_binding[(id(ctx), id(scope) if scope else 0, name)] = node
         self._bound_names.add((id(ctx), name))
+        if scope is None:
+            self._exported.setdefault(id(node), []).append((ctx, name))
+
+    def exported_as(self, node: Node) -> list[tuple[FileContext, str]]:
+        """The (file, module-level name) pairs that hold this node, factories returning it included."""
+        return self._exported.get(id(node), [])
 
     def _collect_instances(self, ctx: FileContext) -> None:
         if not ctx.imports("fastapi", "starlette"):
@@ -286,6 +299,7 @@ class AppGraph:
                 self._bind(ctx, scope, name, node)
             if scope is not None and self._returns_name(scope, names):
                 self._factories[(id(ctx), scope.name)] = node
+                self._exported.setdefault(id(node), []).append((ctx, scope.name))
         # Helper functions taking an app or router parameter: calls inside them register on a parameter node.
         for function in ctx.functions():
             for arg in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs):

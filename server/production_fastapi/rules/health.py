@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from production_fastapi.rules._apps import segments, service_apps
+from production_fastapi.rules._apps import SERVICE_GATE, segments, service_apps
 from production_fastapi.rules._helpers import dotted, own_nodes, routes
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
@@ -79,7 +79,7 @@ def _missing_probe(project: ProjectContext, wanted: frozenset[str]) -> Iterator[
     message="app defines no liveness route (`/health/live`)",
     skill_section="Health checks",
     template="health_checks.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Follows each `FastAPI()` app through `include_router` across the project and reports it when "
         "no route ends in `live`, `livez`, `health`, `healthz` or `ping`. Silent when a router comes from outside "
@@ -126,7 +126,7 @@ def missing_liveness_probe(project: ProjectContext) -> Iterator[Violation]:
     message="app defines no readiness route (`/health/ready`)",
     skill_section="Health checks",
     template="health_checks.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Follows each `FastAPI()` app through `include_router` across the project and reports it when "
         "no route ends in `ready`, `readyz` or `readiness`. Silent when it cannot see every route.",

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from production_fastapi.rules._helpers import dotted, keyword, own_nodes, request_functions, string_value
-from production_fastapi.rules.base import RuleDocs, Violation, file_rule
+from production_fastapi.rules.base import DEPRECATION_CONTEXTS, RuleDocs, Violation, file_rule
 from production_fastapi.rules.context import FileContext
 
 #: Constructors of pooled clients: each owns connections that are meant to live as long as the process.
@@ -49,6 +49,7 @@ _EVENTS = frozenset({"startup", "shutdown"})
 
 @file_rule(
     code="PF101",
+    contexts=DEPRECATION_CONTEXTS,
     name="on-event-handler",
     severity="warning",
     message="startup/shutdown event handler: use a lifespan context manager",

@@ -170,6 +170,7 @@ def _eager_format(node: ast.expr) -> bool:
 
 @file_rule(
     code="PF203",
+    opt_in="style: formatting a log message eagerly costs little and is almost always a matter of taste",
     name="log-message-formatting",
     severity="info",
     message="log message formatted in place: log a fixed event name with the values as fields",

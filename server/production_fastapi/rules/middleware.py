@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from production_fastapi.rules._apps import mentions_name, service_apps
+from production_fastapi.rules._apps import SERVICE_GATE, mentions_name, service_apps
 from production_fastapi.rules._helpers import dotted, is_true, keyword, literal_strings, string_value
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
@@ -31,6 +31,8 @@ def _middleware_class(ctx: FileContext, call: ast.Call) -> ast.expr | None:
 
 @file_rule(
     code="PF501",
+    opt_in="`@app.middleware(\"http\")` and `BaseHTTPMiddleware` are FastAPI's documented way and work; the costs are "
+    "situational",
     name="base-http-middleware",
     severity="warning",
     message="`BaseHTTPMiddleware`: write the middleware as a pure ASGI class",
@@ -293,12 +295,13 @@ _BODY_LIMIT_WORDS = ("bodylimit", "body_limit", "bodysize", "body_size", "sizeli
 
 @project_rule(
     code="PF504",
+    opt_in="body size is usually capped by the proxy or platform in front of the service, which the review cannot see",
     name="missing-body-size-limit",
     severity="info",
     message="app sets no request body size limit",
     skill_section="Middleware and CORS",
     template="middleware.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Reports a `FastAPI()` app with no body-size middleware (Starlette's "
         "`RequestBodyLimitMiddleware` or one named like a body/size limit), following the app into the project's "
@@ -342,12 +345,13 @@ _SECURITY_HEADER_WORDS = ("securityheader", "security_header", "secureheader", "
 
 @project_rule(
     code="PF505",
+    opt_in="security headers are usually set by the proxy or CDN, and a JSON API needs few of them",
     name="missing-security-headers",
     severity="info",
     message="app sets no security headers (`X-Content-Type-Options`, `Strict-Transport-Security`...)",
     skill_section="Middleware and CORS",
     template="middleware.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Reports a `FastAPI()` app with no security-headers middleware (one named like "
         "`SecurityHeadersMiddleware`, `helmet` or `hsts`), following the app into the project's helpers. Info: a "
@@ -380,12 +384,13 @@ def missing_security_headers(project: ProjectContext) -> Iterator[Violation]:
 
 @project_rule(
     code="PF506",
+    opt_in="house convention: request IDs often come from the proxy or a tracing library the review cannot see",
     name="missing-request-id",
     severity="info",
     message="app assigns no request ID: log lines and error responses can't be matched",
     skill_section="Middleware and CORS",
     template="middleware.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Reports a `FastAPI()` app with no request-ID middleware (one named like "
         "`RequestIDMiddleware` or asgi-correlation-id's `CorrelationIdMiddleware`), following the app into the "

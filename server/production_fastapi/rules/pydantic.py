@@ -18,7 +18,7 @@ from production_fastapi.rules._helpers import (
     model_index,
     routes,
 )
-from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
+from production_fastapi.rules.base import DEPRECATION_CONTEXTS, RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
 
 # --- PF601 ----------------------------------------------------------------------------------------------------
@@ -159,6 +159,7 @@ _V1_METHOD_CALL = method_call_gate({*V1_CLASS_METHODS, *V1_INSTANCE_METHODS})
 @project_rule(
     code="PF601",
     versions="pydantic>=2",
+    contexts=DEPRECATION_CONTEXTS,
     name="pydantic-v1-method",
     severity="warning",
     message="Pydantic v1 method on a model",
@@ -324,6 +325,7 @@ def _looks_like_v1_config(config: ast.ClassDef) -> bool:
 
 @file_rule(
     code="PF602",
+    contexts=DEPRECATION_CONTEXTS,
     name="pydantic-v1-config",
     severity="warning",
     message="Pydantic v1 `class Config`: use `model_config = ConfigDict(...)`",
@@ -452,6 +454,7 @@ def validator_fixable(ctx: FileContext, decorator: ast.expr, function: ast.Funct
 
 @file_rule(
     code="PF603",
+    contexts=DEPRECATION_CONTEXTS,
     name="pydantic-v1-validator",
     severity="warning",
     message="Pydantic v1 validator decorator",
@@ -555,6 +558,7 @@ def field_argument_fixable(kw: ast.keyword) -> bool:
 
 @file_rule(
     code="PF604",
+    contexts=DEPRECATION_CONTEXTS,
     name="pydantic-v1-field-argument",
     severity="warning",
     message="Pydantic v1 field argument",
@@ -650,6 +654,7 @@ class _Detection:
 
 @file_rule(
     code="PF605",
+    contexts=DEPRECATION_CONTEXTS,
     name="pydantic-v1-import",
     severity="error",
     message="Pydantic v1 import",

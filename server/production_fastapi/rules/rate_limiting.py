@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from production_fastapi.rules._apps import mentions_name, segments, service_apps
+from production_fastapi.rules._apps import SERVICE_GATE, mentions_name, segments, service_apps
 from production_fastapi.rules._helpers import annotation_names, dotted, function_nodes, keyword, route_of, string_value
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule
 from production_fastapi.rules.context import FileContext, ProjectContext
@@ -199,7 +199,7 @@ def _depends_on_rate_limit(node: ast.AST) -> bool:
     message="credential endpoint without a rate limit",
     skill_section="Rate limiting",
     template="rate_limiting.py",
-    requires=("fastapi",),
+    requires=SERVICE_GATE,
     docs=RuleDocs(
         what_it_does="Follows each app through its routers and flags login, token, register, sign-up and "
         "password-reset routes with no rate limit: no slowapi `@limit`, no dependency named like a rate limit on "

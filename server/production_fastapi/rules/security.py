@@ -20,7 +20,7 @@ from production_fastapi.rules._helpers import (
     routes,
     string_value,
 )
-from production_fastapi.rules.base import RuleDocs, Violation, file_rule, project_rule, text_rule
+from production_fastapi.rules.base import LAUNCH_CONTEXTS, RuleDocs, Violation, file_rule, project_rule, text_rule
 from production_fastapi.rules.context import FileContext, ProjectContext, TextContext
 
 # --- PF001 ----------------------------------------------------------------------------------------------------
@@ -39,15 +39,52 @@ _SQL_SHAPE = re.compile(
 _BIND_MARKER = re.compile(r"(?<![:\w]):[A-Za-z_]\w*|\?|\$\d+|%\([A-Za-z_]\w*\)s")
 
 
-def _template_text(node: ast.expr) -> str | None:
-    """The literal skeleton of a string built from parts (values replaced by ``x``), or None if not built."""
+#: Calls that quote an identifier for the dialect: what they return is a name, not a value a client can inject.
+_QUOTERS = frozenset({"quote", "quote_ident", "quote_identifier", "quote_schema", "quoted_name", "format_table"})
+
+
+def _safe_part(ctx: FileContext, node: ast.expr) -> bool:
+    """A spliced value that cannot carry client input: a literal, an UPPER_CASE constant, a module-level string
+    constant, or an identifier quoted for the dialect (``preparer.quote(name)``, ``quote_ident(name)``,
+    ``quoted_name(...)``). DDL assembled this way is the schema's own text, not injection."""
+    if isinstance(node, ast.Constant):
+        return True
+    if _constant_name(node):
+        return True
+    if isinstance(node, ast.Call):
+        callee = dotted(node.func) or ""
+        return callee.rpartition(".")[2] in _QUOTERS
+    return isinstance(node, ast.Name) and node.id in _module_strings(ctx)
+
+
+def _module_strings(ctx: FileContext) -> frozenset[str]:
+    """Names the module binds, at its top level, only to string literals (``TABLE = "users"``)."""
+    cached: frozenset[str] | None = getattr(ctx, "_pf001_strings", None)
+    if cached is None:
+        literal: set[str] = set()
+        other: set[str] = set()
+        for statement in ctx.tree.body:
+            if isinstance(statement, ast.Assign):
+                names = [t.id for t in statement.targets if isinstance(t, ast.Name)]
+                (literal if string_value(statement.value) is not None else other).update(names)
+        cached = frozenset(literal - other)
+        ctx._pf001_strings = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _template_text(ctx: FileContext, node: ast.expr) -> str | None:
+    """The literal skeleton of a string built from parts (values replaced by ``x``), or None if not built (or
+    built only from parts that cannot carry client input, see :func:`_safe_part`)."""
     if isinstance(node, ast.JoinedStr):
         formatted = [v for v in node.values if isinstance(v, ast.FormattedValue)]
-        if not formatted or all(_constant_name(v.value) for v in formatted):
-            return None  # only UPPER_CASE constants spliced in: the code's own identifiers
+        if not formatted or all(_safe_part(ctx, v.value) for v in formatted):
+            return None  # only the code's own identifiers and quoted names spliced in
         return "".join(string_value(v) or "x" for v in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         left = string_value(node.left)
+        right = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+        if all(_safe_part(ctx, part) for part in right):
+            return None
         return left if left is not None and string_value(node.right) is None else None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         operands: list[ast.expr] = []
@@ -59,6 +96,8 @@ def _template_text(node: ast.expr) -> str | None:
             else:
                 operands.append(current)
         literals = [string_value(o) for o in operands]
+        if all(_safe_part(ctx, o) for o, v in zip(operands, literals, strict=True) if v is None):
+            return None
         if any(v is not None for v in literals) and any(v is None for v in literals):
             return "".join(v if v is not None else "x" for v in literals)
         return None
@@ -68,6 +107,8 @@ def _template_text(node: ast.expr) -> str | None:
         and node.func.attr == "format"
         and (node.args or node.keywords)
     ):
+        if all(_safe_part(ctx, part) for part in (*node.args, *(kw.value for kw in node.keywords))):
+            return None
         return string_value(node.func.value)
     return None
 
@@ -80,7 +121,7 @@ def _constant_name(node: ast.expr) -> bool:
 
 def _built_string(ctx: FileContext, node: ast.expr) -> str | None:
     """The skeleton of a dynamically built string, following a local variable assigned only that way."""
-    direct = _template_text(node)
+    direct = _template_text(ctx, node)
     if direct is not None or not isinstance(node, ast.Name):
         return direct
     scope = ctx.enclosing_function(node) or ctx.tree
@@ -89,7 +130,7 @@ def _built_string(ctx: FileContext, node: ast.expr) -> str | None:
         if isinstance(statement, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == node.id for t in statement.targets
         ):
-            built = _template_text(statement.value)
+            built = _template_text(ctx, statement.value)
             if built is None:
                 return None  # assigned a plain value somewhere: can't tell which one reaches the call
             skeleton = built
@@ -294,6 +335,7 @@ def _wildcard(node: ast.expr | None) -> bool:
 
 @file_rule(
     code="PF003",
+    contexts=LAUNCH_CONTEXTS,
     name="proxy-trusts-everyone",
     severity="error",
     message="proxy headers are trusted from every address: any client can spoof its IP and scheme",
@@ -804,7 +846,8 @@ _APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "st
     requires=("fastapi", "starlette", "uvicorn"),
     docs=RuleDocs(
         what_it_does="Flags `FastAPI(debug=True)` / `Starlette(debug=True)` and `uvicorn.run(..., reload=True)` "
-        "written as literals.",
+        "written as literals, in service code (a `__main__` block or a block behind a debug flag is a developer's "
+        "switch, not the deployed service).",
         why="Debug mode answers every unhandled error with the full traceback, local paths and source lines: a map "
         "of the service for whoever triggers a 500. `reload=True` runs a file watcher and a second process that "
         "restarts the server on any file change. Both belong to a developer's machine, switched by settings.",

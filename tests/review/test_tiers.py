@@ -1,0 +1,106 @@
+"""The default set and opt-in rules (issue #12): what runs with no configuration, and how opt-in rules are chosen.
+
+Opt-in rules run only when a selector names them by full code or is ``ALL``; a prefix selects the default rules
+under it. Checked through the Python API, pyproject.toml and the command line, on a file that triggers an opt-in
+rule (PF203) and a default one (PF201) in the same area.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from production_fastapi.cli import main
+from production_fastapi.review import Config, review_paths, review_source
+from production_fastapi.review.api import rules_for
+from production_fastapi.rules import all_rules
+
+NOISY = """\
+import logging
+
+from fastapi import FastAPI
+
+app = FastAPI()
+logger = logging.getLogger(__name__)
+
+
+@app.get("/orders/{order_id}")
+async def get_order(order_id: str) -> str:
+    logger.info(f"fetching {order_id}")
+    print(order_id)
+    return order_id
+"""
+
+
+def _codes(**selection: list[str]) -> set[str]:
+    return {f.code for f in review_source(NOISY, "app/main.py", **selection)}  # type: ignore[arg-type]
+
+
+def test_every_opt_in_rule_says_why_and_the_default_set_is_most_of_the_catalog() -> None:
+    opt_in = [rule for rule in all_rules() if rule.tier == "opt-in"]
+    assert opt_in, "the catalog has opt-in rules"
+    assert all(rule.opt_in.strip() and "\n" not in rule.opt_in for rule in opt_in)
+    assert "PF203" in {rule.code for rule in opt_in}
+    assert len(opt_in) < len(all_rules()) / 4
+
+
+def test_no_configuration_runs_the_default_set_only(tmp_path: Path) -> None:
+    chosen = {rule.code for rule in rules_for(Config(root=tmp_path), tmp_path / "app" / "main.py")}
+    assert chosen == {rule.code for rule in all_rules() if rule.tier == "default"}
+    assert _codes() == {"PF201"}
+    assert _codes(select=["PF"]) == {"PF201"}
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ({"select": ["PF203"]}, {"PF203"}),
+        ({"extend_select": ["PF203"]}, {"PF201", "PF203"}),
+        ({"select": ["PF2"]}, {"PF201"}),  # a prefix never switches an opt-in rule on
+        ({"select": ["PF20"]}, {"PF201"}),
+        ({"select": ["ALL"]}, {"PF201", "PF203"}),
+        ({"select": ["PF203"], "ignore": ["PF203"]}, set()),
+        ({"select": ["ALL"], "ignore": ["PF2"]}, set()),
+        ({"select": ["PF203"], "ignore": ["PF2"]}, {"PF203"}),  # the more specific selector wins, as in ruff
+    ],
+)
+def test_selecting_opt_in_rules(selection: dict[str, list[str]], expected: set[str]) -> None:
+    assert _codes(**selection) == expected
+
+
+def test_pyproject_extend_select_enables_an_opt_in_rule(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.production-fastapi]\nextend-select = ["PF203"]\n')
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text(NOISY)
+    report = review_paths([tmp_path], cache=False, jobs=1)
+    assert {f.code for f in report.findings if f.code.startswith("PF2")} == {"PF201", "PF203"}
+    (tmp_path / "pyproject.toml").write_text('[tool.production-fastapi]\nselect = ["PF2"]\n')
+    assert {f.code for f in review_paths([tmp_path], cache=False, jobs=1).findings} == {"PF201"}
+
+
+def test_cli_extend_select_works_without_a_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "app").mkdir()
+    target = tmp_path / "app" / "main.py"
+    target.write_text(NOISY)
+    main(["review", "--no-cache", "--exit-zero", str(target)])
+    assert "PF203" not in capsys.readouterr().out
+    main(["review", "--no-cache", "--exit-zero", "--extend-select", "PF203", str(target)])
+    out = capsys.readouterr().out
+    assert "PF203" in out
+    assert "PF201" in out
+
+
+def test_rule_command_shows_the_set_and_contexts(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["rule", "PF203", "--format", "json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["tier"] == "opt-in"
+    assert shown["opt_in_reason"]
+    assert shown["contexts"] == ["service"]
+    main(["rule", "PF702", "--format", "json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["tier"], shown["opt_in_reason"]) == ("default", None)
+    main(["rule", "--all"])
+    listing = capsys.readouterr().out.splitlines()
+    assert next(line for line in listing if line.startswith("PF203")).endswith("(opt-in)")
