@@ -74,7 +74,7 @@ def test_fix_ignores_a_planted_temporary_name(
     else:
         (app / ".main.py.production-fastapi.tmp").mkdir()
     (app / ".tmp-dir").mkdir()
-    code, _, err = review(capsys, "--fix", str(app))
+    code, _, err = review(capsys, "--fix", "--unsafe-fixes", str(app))
     assert err == ""
     assert code == 0
     assert (outside / "secret.txt").read_text() == "keep me\n"
@@ -93,7 +93,7 @@ def test_fix_in_a_read_only_folder_is_one_error_line(project: Path, capsys: pyte
     else:
         app.chmod(0o555)
     try:
-        code, _, err = review(capsys, "--fix", str(app))
+        code, _, err = review(capsys, "--fix", "--unsafe-fixes", str(app))
     finally:
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(app)], check=True)
@@ -113,7 +113,7 @@ def test_fix_refuses_a_symlinked_file_and_keeps_the_link(
     target.write_text(SLEEPY)
     link = project / "app" / "shared.py"
     link.symlink_to(target)
-    code, out, err = review(capsys, "--fix", str(link))
+    code, out, err = review(capsys, "--fix", "--unsafe-fixes", str(link))
     assert code == 2
     assert "is a symbolic link; it is not rewritten" in err
     assert link.is_symlink()
@@ -138,7 +138,7 @@ def test_fix_refuses_a_file_swapped_after_it_was_read(
 
     monkeypatch.setattr(runner_module, "fix_loop", swap_then_fix)
     runner = runner_module.Runner(config=Config(root=project), select=["PF702"], cache=False, jobs=1)
-    report = runner.run([project / "app"], fix=True)
+    report = runner.run([project / "app"], fix=True, unsafe_fixes=True)
     assert any("symbolic link" in error for error in report.errors)
     assert (outside / "secret.txt").read_text() == "keep me\n"
     assert main_py.is_symlink()
@@ -157,7 +157,7 @@ def test_fix_keeps_the_line_endings(
 ) -> None:
     target = tmp_path / "main.py"
     target.write_bytes(original)
-    review(capsys, "--fix", str(target))
+    review(capsys, "--fix", "--unsafe-fixes", str(target))
     fixed = target.read_bytes()
     assert fixed != original
     if expected_endings is not None:
@@ -172,7 +172,7 @@ def test_fix_keeps_the_file_mode(tmp_path: Path, capsys: pytest.CaptureFixture[s
     target = tmp_path / "main.py"
     target.write_text(SLEEPY)
     target.chmod(0o750)
-    review(capsys, "--fix", str(target))
+    review(capsys, "--fix", "--unsafe-fixes", str(target))
     assert (target.stat().st_mode & 0o777) == 0o750
     assert "asyncio.sleep" in target.read_text()
 
