@@ -74,9 +74,11 @@ def test_review_keys_excerpts_and_fix_diff(tmp_path: Path) -> None:
     (moved,) = collect(tmp_path, reviewer, jobs=1)
     assert sorted(r["key"] for r in moved.findings) == sorted(r["key"] for r in review.findings)
     assert {r["line"] for r in moved.findings if r["code"] == "PF201"} == {17}
-    # Eight rules with one finding each: every rule's minimum outweighs a smaller --size.
-    drawn = draw(review.findings, 5, seed=1)
-    assert len(drawn) == len({r["code"] for r in review.findings}) == 8
+    # One finding for each rule: every rule's minimum outweighs a smaller --size.
+    codes = {r["code"] for r in review.findings}
+    assert len(codes) >= 2, codes
+    drawn = draw(review.findings, 1, seed=1)
+    assert len(drawn) == len(codes)
     assert all(r["stratum_sampled"] == 1 for r in drawn)
 
 
@@ -143,10 +145,11 @@ def _sample(*args: str) -> subprocess.CompletedProcess[str]:
 def test_sample_cli_writes_the_files_and_fails_in_one_line(tmp_path: Path) -> None:
     folder = _project(tmp_path / "pkgs")
     out = tmp_path / "samples"
-    done = _sample("--label", "t", "--dir", str(tmp_path / "pkgs"), "--out", str(out), "--size", "4")
+    done = _sample("--label", "t", "--dir", str(tmp_path / "pkgs"), "--out", str(out), "--size", "1")
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in (out / "t.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == 8  # one per rule, more than --size 4
+    found = {json.loads(line)["code"] for line in (out / "t.all.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert len(rows) == len(found) >= 2  # one per rule, more than --size 1
     for row in rows:
         assert ">" in row["excerpt"]
         assert {"key", "fix_offered", "fix_diff", "enclosing", "abs_path", "stratum_size"} <= row.keys()
