@@ -327,6 +327,8 @@ def _mentions(chains: set[str], target: str) -> bool:
     skill_section="Lifecycle",
     template="lifespan.py",
     requires=("httpx", "sqlalchemy", "redis", "aiohttp", "asyncpg"),
+    # Examples too: a lifespan is exactly the code readers copy from an example, leak included.
+    contexts=("service", "example"),
     docs=RuleDocs(
         what_it_does="In a lifespan function, flags a client, engine or pool assigned before `yield` that nothing "
         "after the `yield` closes (`aclose()`, `close()`, `dispose()`), that is not entered with `async with` and "

@@ -218,3 +218,65 @@ def log_message_formatting(ctx: FileContext) -> Iterator[Violation]:
             continue
         if message is not None and _eager_format(message) and _is_logger(ctx, func.value, loggers, others):
             yield ctx.violation(call)
+
+
+#: Keyword arguments of stdlib's logging calls: options of the record, never formatting values.
+_STDLIB_OPTIONS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
+
+
+@file_rule(
+    code="PF204",
+    name="log-message-formatted-twice",
+    severity="warning",
+    message="log message is formatted in place and again by the logger with its arguments: a `%` or `{` in the "
+    "values breaks the call",
+    skill_section="Logging",
+    template="logging_config.py",
+    docs=RuleDocs(
+        what_it_does="Flags logger calls whose message is already formatted (an f-string with fields, `%` or "
+        "`.format()`) and that also pass formatting arguments: positional arguments to any logger, and keyword "
+        "arguments to loguru's `logger`, which formats the message with them too.",
+        why="The logger formats the message a second time with those arguments: stdlib logging applies "
+        "`message % args`, loguru `message.format(*args, **kwargs)`. Whatever was baked in first is now read as a "
+        "format string, so a value holding `%` or `{` (an error text, a URL, user input) makes stdlib print a "
+        "\"Logging error\" traceback and drop the record, and makes loguru raise in the caller: a log line that "
+        "fails exactly when something already went wrong.",
+        example='''\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def charge_failed(order_id: int, error: Exception) -> None:
+    logger.warning(f"charge failed for {order_id}: {error}", RuntimeWarning)
+''',
+        use_instead='''\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def charge_failed(order_id: int, error: Exception) -> None:
+    logger.warning("charge failed for %s: %s", order_id, error)
+''',
+    ),
+)
+def log_message_formatted_twice(ctx: FileContext) -> Iterator[Violation]:
+    if not (ctx.mentions("log", "LOG") and ctx.mentions("{", "%", "format") and ctx.search(_LOG_METHOD_CALL)):
+        return  # the same gate as PF203: every match is also an eagerly formatted log message
+    loggers, others = _loggers(ctx)
+    for call in ctx.nodes(ast.Call):
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            continue
+        position = 0 if func.attr in _LOG_METHODS else 1 if func.attr == "log" else None
+        if position is None or len(call.args) <= position:
+            continue
+        if not _eager_format(call.args[position]) or not _is_logger(ctx, func.value, loggers, others):
+            continue
+        extra_args = len(call.args) > position + 1
+        # loguru formats with keyword arguments as well; stdlib's keywords are record options.
+        loguru = ctx.qualified_name(func.value) == "loguru.logger"
+        keywords = [k for k in call.keywords if k.arg is not None and k.arg not in _STDLIB_OPTIONS]
+        if extra_args or (loguru and keywords):
+            yield ctx.violation(call)
