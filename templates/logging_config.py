@@ -27,7 +27,7 @@ from structlog.typing import EventDict, Processor
 
 # uvicorn (and gunicorn, under uvicorn-worker) attach their own handlers and formats to these loggers. We strip
 # them and let records propagate to the root handler, so there is one format. Their access loggers are muted:
-# middleware.AccessLogMiddleware writes the access line, with the request ID and duration.
+# middleware.ProductionMiddleware writes the access line, with the request ID and duration.
 _SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn", "gunicorn.error")
 _SERVER_ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -148,3 +149,14 @@ async def test_losing_the_database_during_session_teardown_does_not_fail_the_req
     access = [r for r in records if r["event"] == "request"]
     assert [r["status"] for r in access] == [200, 200]
     assert all(r["level"] == "info" for r in access)
+
+
+@pytest.mark.anyio
+async def test_the_startup_heap_is_frozen_while_serving_and_released_at_shutdown() -> None:
+    before = (gc.get_freeze_count(), gc.get_threshold())
+    async with running_app(routers=[router]) as (_, client):
+        serving = (gc.get_freeze_count(), gc.get_threshold())
+        assert (await client.get("/health/live")).status_code == 200
+    assert serving[1] == tpl("lifespan").GC_THRESHOLDS
+    assert serving[0] > before[0]
+    assert (gc.get_freeze_count(), gc.get_threshold()) == before
