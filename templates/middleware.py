@@ -18,9 +18,19 @@ through the request headers, on every request. As four layers (plus Starlette's 
 CPU than a small FastAPI endpoint itself; fused, they read the request headers once, wrap ``send`` once, append
 precomputed response headers, and write the access line without structlog's processor chain
 (``logging_config.JSONLines``: the same JSON, byte for byte). Figures: benchmarks/results/load-middleware.md.
-What that costs in reading: the four jobs share ``__call__`` and ``_response_headers``, each in its own commented
-block. To drop one, delete its block and its constructor argument; to add a response header, add it to
-``SECURITY_HEADERS``; for new per-request work, a separate pure ASGI class is still the clearer choice.
+
+What was traded for that speed, and how to live with it:
+
+- Reading: the four jobs share ``__call__`` and ``_response_headers``, each in its own commented block, instead of
+  four small classes. To drop one, delete its block and its constructor argument; to add a response header, add it
+  to ``SECURITY_HEADERS``; for new per-request work, a separate pure ASGI class is still the clearer choice.
+- Response headers take a fast path (append precomputed pairs) when the app set none of the headers managed here,
+  and otherwise go through ``MutableHeaders`` step by step; both give the header list the separate layers gave
+  (tests/templates/test_tpl_middleware_equivalence.py compares them with the layered stack, scenario by scenario).
+- The access line skips structlog's processors when logs are native JSON: a processor you add to
+  ``logging_config._native_processors`` must be mirrored in ``JSONLines.render`` (a test compares the two).
+- Proxy headers stay uvicorn's own middleware, one more layer, only when ``TRUSTED_PROXIES`` is set: re-implementing
+  its trust rules here would mean copying private code. It runs before CORS, which reads neither field it sets.
 
 The body limit stays a layer of its own: FastAPI's per-route ``max_body_size=`` shares the byte counter of
 Starlette's ``RequestBodyLimitMiddleware`` only when that middleware does the counting. For a route or router that

@@ -7,6 +7,7 @@
   ``BaseHTTPMiddleware`` subclasses (same log fields, same headers, same logging configuration and handlers), CORS
   from Starlette: what an agent typically writes from the seed document.
 - ``reference``: asgi-correlation-id plus Starlette's CORSMiddleware, a well-kept third-party point of comparison.
+- ``bare_headers``: bare FastAPI plus the response headers our stack sends, appended by one minimal layer.
 - ``ours_unfrozen`` / ``ours_frozen_only``: ``ours`` without what the lifespan template does to the garbage
   collector at the end of startup (``gc.freeze()`` and higher thresholds); the second freezes but keeps CPython's
   default thresholds. They show what each part is worth.
@@ -20,6 +21,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from benchmarks.load.endpoints import bench_router
 
@@ -30,6 +32,43 @@ ORIGIN = "https://app.example.com"
 def bare() -> FastAPI:
     app = FastAPI()
     app.include_router(bench_router())
+    return app
+
+
+# What our stack adds to a response to wrk's request (Origin allowed, plain http): security headers, X-Request-ID
+# (a fixed one here) and CORS. uvicorn checks and encodes every response header in Python, so they cost the server
+# CPU however they are added.
+_OUR_RESPONSE_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-request-id", b"0123456789abcdef0123456789abcdef"),
+    (b"access-control-allow-credentials", b"true"),
+    (b"access-control-expose-headers", b"X-Request-ID"),
+    (b"access-control-allow-origin", ORIGIN.encode()),
+    (b"vary", b"Origin"),
+]
+
+
+class _AppendHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *_OUR_RESPONSE_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def bare_headers() -> FastAPI:
+    """Bare FastAPI sending our stack's response headers (one minimal layer appends them): their cost in uvicorn."""
+    app = bare()
+    app.add_middleware(_AppendHeaders)
     return app
 
 

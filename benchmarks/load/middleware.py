@@ -31,7 +31,7 @@ from benchmarks.load.report import RESULTS, environment, median, write_results
 from benchmarks.load.server import free_port, running_server, uvicorn_command
 from benchmarks.load.wrk import ToolMissing, WrkResult, cpu_pin, find_wrk, run_wrk
 
-APPS = ("bare", "ours", "ours_unfrozen", "ours_frozen_only", "basehttp", "reference")
+APPS = ("bare", "bare_headers", "ours", "ours_unfrozen", "ours_frozen_only", "basehttp", "reference")
 DEFAULT_APPS = ("bare", "ours", "basehttp", "reference")
 ENDPOINTS = ("/hello", "/items", "/health/live", "/work")
 # Apps that write one JSON access-log line per request (checked after the run), on the endpoints that log at INFO.
@@ -187,8 +187,8 @@ def render(summary: dict[str, Any], env: dict[str, Any], arguments: argparse.Nam
         f"starlette {env['versions']['starlette']}, structlog {env['versions'].get('structlog', '?')}.",
         f"One uvicorn process per app (CPU 0), wrk -t1 -c{arguments.connections} (CPU 1), {arguments.seconds:g} s per "
         f"run, {arguments.rounds} rounds, the apps in rotating order within each round. Figures are medians over the "
-        "rounds; `x bare (CPU)` is the median of the per-round ratios bare CPU / app CPU (each pair measured back to "
-        "back), with their range. Command: `.venv/bin/python -m benchmarks.load.middleware "
+        "rounds; `x bare (CPU)` is the median of the per-round ratios bare CPU / app CPU (both measured in the same "
+        "round), with their range. Command: `.venv/bin/python -m benchmarks.load.middleware "
         f"--apps {','.join(arguments.apps)} --rounds {arguments.rounds} --seconds {arguments.seconds:g}`.",
         "",
     ]
