@@ -228,8 +228,13 @@ class ProductionMiddleware:
         else:
             quiet = scope["path"] in self.quiet_paths and status < 400
             # The keys in the order the JSON line shows them.
-            fields = {"status": status, "duration_ms": _elapsed_ms(start), "method": method, "path": path}
-            fields["client"] = client_host
+            fields: dict[str, Any] = {
+                "status": status,
+                "duration_ms": _elapsed_ms(start),
+                "method": method,
+                "path": path,
+                "client": client_host,
+            }
             self._log_access(quiet, fields)
         finally:
             # Restores what was bound before (instead of wiping outer bindings, as clear_contextvars() would).
