@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 import structlog
 import structlog.tracebacks
@@ -106,6 +106,9 @@ class JSONLines:
     field here too (``test_tpl_logging`` compares the two).
     """
 
+    # The output configure_logging set up last; None when structlog's events go elsewhere (console, stdlib).
+    configured: ClassVar[JSONLines | None] = None
+
     def __init__(self, stream: TextIO, level: int, logger_factory: object, processors: list[Processor]) -> None:
         self.stream = stream
         self.level = level
@@ -136,17 +139,13 @@ class JSONLines:
         self.stream.flush()
 
 
-# Set by configure_logging; None while structlog's events go elsewhere (console renderer, stdlib routing).
-_json_lines: JSONLines | None = None
-
-
 def json_lines() -> JSONLines | None:
     """The native JSON output ``configure_logging`` set up, or None when structlog events are rendered otherwise.
 
     None as well once structlog runs another configuration (``structlog.testing.capture_logs()``, an application
     that reconfigures, tests restoring theirs): the access line then goes through structlog like any event.
     """
-    output = _json_lines
+    output = JSONLines.configured
     if output is None:
         return None
     config = structlog.get_config()
@@ -177,7 +176,6 @@ def configure_logging(
     root logger don't see them. Pass ``route_through_stdlib=True`` when you need that (or use
     ``structlog.testing.capture_logs()`` in tests).
     """
-    global _json_lines  # noqa: PLW0603 - the one place the process-wide logging set-up is decided
     numeric_level = _level_number(level)
     out = stream if stream is not None else sys.stdout
     shared = _shared_processors()
@@ -196,11 +194,11 @@ def configure_logging(
             wrapper_class=structlog.stdlib.BoundLogger,
             cache_logger_on_first_use=True,
         )
-        _json_lines = None
+        JSONLines.configured = None
     else:
         factory = _NamedWriteLoggerFactory(out)
         processors = [*_native_processors(), *final]
-        _json_lines = JSONLines(out, numeric_level, factory, processors) if json_logs else None
+        JSONLines.configured = JSONLines(out, numeric_level, factory, processors) if json_logs else None
         structlog.configure(
             processors=processors,
             logger_factory=factory,
