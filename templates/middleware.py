@@ -332,11 +332,14 @@ class BodyLimitMiddleware:
             msg = f"max_body_size must be a non-negative number of bytes, got {max_body_size!r}"
             raise ValueError(msg)
         self.max_body_size = max_body_size
+        self.unlimited_app = app
         self.app = RequestBodyLimitMiddleware(_MarkResponseStart(app), max_body_size=max_body_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or _has_no_body(scope):
+            # Nothing to count, and no limiter (this one or a route's) can refuse an empty body: most requests (GETs,
+            # probes) skip the counting layers.
+            await self.unlimited_app(scope, receive, send)
             return
 
         replacing = False
@@ -359,6 +362,13 @@ class BodyLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_problem_for_limiter_413)
+
+
+def _has_no_body(scope: Scope) -> bool:
+    """An HTTP/1.x request with neither ``Content-Length`` nor ``Transfer-Encoding`` has no body (RFC 9112, 6.3)."""
+    if scope.get("http_version") not in ("1.0", "1.1"):
+        return False  # HTTP/2 and later frame a body without either header
+    return not any(name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:

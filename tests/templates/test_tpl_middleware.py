@@ -292,3 +292,33 @@ async def test_non_http_scopes_pass_through_untouched() -> None:
     await middleware.ProductionMiddleware(app)({"type": "lifespan"}, receive, send)
     await middleware.BodyLimitMiddleware(app, max_body_size=1)({"type": "lifespan"}, receive, send)
     assert seen == ["lifespan"] * 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("http_version", "limited"), [("1.1", False), ("2", True)])
+async def test_only_http1_requests_without_length_or_encoding_skip_counting(http_version: str, limited: bool) -> None:
+    # HTTP/1.x frames a body only with Content-Length or Transfer-Encoding; HTTP/2 needs neither, so it is counted.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(len(body)).encode()})
+
+    chunks = [{"type": "http.request", "body": b"x" * 8, "more_body": True}] * 3
+    chunks.append({"type": "http.request", "body": b"", "more_body": False})
+
+    async def receive() -> Message:
+        return chunks.pop(0)
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": http_version, "method": "GET", "path": "/", "headers": [], "state": {}}
+    await middleware.BodyLimitMiddleware(app, max_body_size=16)(scope, receive, send)
+    assert sent[0]["status"] == (413 if limited else 200)
