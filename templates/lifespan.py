@@ -14,7 +14,7 @@ connections only after the requests using them are done: ``dispose()`` does not 
 The last step of startup takes the heap built so far (imports, settings, pools, clients: a large, permanent one in
 a FastAPI service) out of the garbage collector's scans with ``gc.freeze()`` and makes the youngest generation's
 collections rarer. Without it, collections triggered by request garbage keep walking that heap: measured on a route
-doing about 1 ms of work, the service cost 1.25x bare FastAPI's CPU per request; with it, 0.9x
+doing about 1 ms of work, the service cost 1.1-1.2x bare FastAPI's CPU per request; with it, about 0.9x
 (benchmarks/results/load-middleware.md). Under gunicorn the worker runs this lifespan after the fork, so the freeze
 happens there; nothing is needed in the master.
 """

@@ -325,6 +325,7 @@ class BodyLimitMiddleware:
     limit is refused on the first read of the body; chunked bodies when the running count passes it. Starlette
     reports that either as an ``HTTPException`` (rendered by error_handlers) or, when the application answered
     without reading the body, by sending a plain-text 413 itself: this class swaps that one for problem+json too.
+    A request that has no body (HTTP/1.x without ``Content-Length`` or ``Transfer-Encoding``) skips all of that.
     """
 
     def __init__(self, app: ASGIApp, max_body_size: int) -> None:
