@@ -53,7 +53,7 @@ forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "")
 # manages the process.
 control_socket_disable = True
 
-# The app's AccessLogMiddleware writes the access line (with request ID); errors go to stderr.
+# The app's ProductionMiddleware writes the access line (with request ID); errors go to stderr.
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -15,9 +15,11 @@ processors. Tests that read structlog events use ``structlog.testing.capture_log
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 import structlog
 import structlog.tracebacks
@@ -25,7 +27,7 @@ from structlog.typing import EventDict, Processor
 
 # uvicorn (and gunicorn, under uvicorn-worker) attach their own handlers and formats to these loggers. We strip
 # them and let records propagate to the root handler, so there is one format. Their access loggers are muted:
-# middleware.AccessLogMiddleware writes the access line, with the request ID and duration.
+# middleware.ProductionMiddleware writes the access line, with the request ID and duration.
 _SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "gunicorn", "gunicorn.error")
 _SERVER_ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access")
 
@@ -93,6 +95,65 @@ class _NamedWriteLoggerFactory:
         return _NamedWriteLogger(self._file, name)
 
 
+class JSONLines:
+    """Where structlog's own events go when they are rendered natively as JSON, and the lowest level written.
+
+    The access log uses it to write its line without structlog's processor chain (a line per request, the hottest
+    log call there is): ``render`` builds the same dictionary the chain in ``_native_processors`` builds, in the same
+    key order, so the line is byte for byte what ``logger.info(...)`` would print. Anything the chain would treat
+    differently (a context value JSON can't encode, a bound ``exc_info`` or ``stack_info``) makes ``render`` return
+    None and the caller logs through structlog instead. If you add a processor to ``_native_processors``, add its
+    field here too (``test_tpl_logging`` compares the two).
+    """
+
+    # The output configure_logging set up last; None when structlog's events go elsewhere (console, stdlib).
+    configured: ClassVar[JSONLines | None] = None
+
+    def __init__(self, stream: TextIO, level: int, logger_factory: object, processors: list[Processor]) -> None:
+        self.stream = stream
+        self.level = level
+        # The configuration this output stands for; json_lines() compares it with structlog's current one.
+        self.logger_factory = logger_factory
+        self.processors = tuple(processors)
+
+    def render(self, level_name: str, logger_name: str, event: str, fields: dict[str, Any]) -> str | None:
+        """The line ``logger.<level_name>(event, **fields)`` would write, or None when only the chain can render it."""
+        event_dict = {**fields, "event": event}
+        # merge_contextvars: bound values never replace the call's own fields.
+        for key, value in structlog.contextvars.get_contextvars().items():
+            event_dict.setdefault(key, value)
+        if "exc_info" in event_dict or "stack_info" in event_dict:
+            return None
+        event_dict["level"] = level_name
+        event_dict["logger"] = logger_name
+        # TimeStamper(fmt="iso", utc=True), exactly.
+        event_dict["timestamp"] = dt.datetime.now(tz=dt.UTC).isoformat().replace("+00:00", "Z")
+        try:
+            return json.dumps(event_dict)
+        except (TypeError, ValueError):
+            return None  # JSONRenderer's fallback (repr, __structlog__) decides what such a value looks like
+
+    def write(self, line: str) -> None:
+        # One write of the whole line, then a flush: what structlog's WriteLogger does for every event.
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def json_lines() -> JSONLines | None:
+    """The native JSON output ``configure_logging`` set up, or None when structlog events are rendered otherwise.
+
+    None as well once structlog runs another configuration (``structlog.testing.capture_logs()``, an application
+    that reconfigures, tests restoring theirs): the access line then goes through structlog like any event.
+    """
+    output = JSONLines.configured
+    if output is None:
+        return None
+    config = structlog.get_config()
+    if config["logger_factory"] is not output.logger_factory or tuple(config["processors"]) != output.processors:
+        return None
+    return output
+
+
 def _level_number(level: str) -> int:
     levels = logging.getLevelNamesMapping()
     name = level.upper()
@@ -133,10 +194,14 @@ def configure_logging(
             wrapper_class=structlog.stdlib.BoundLogger,
             cache_logger_on_first_use=True,
         )
+        JSONLines.configured = None
     else:
+        factory = _NamedWriteLoggerFactory(out)
+        processors = [*_native_processors(), *final]
+        JSONLines.configured = JSONLines(out, numeric_level, factory, processors) if json_logs else None
         structlog.configure(
-            processors=[*_native_processors(), *final],
-            logger_factory=_NamedWriteLoggerFactory(out),
+            processors=processors,
+            logger_factory=factory,
             # Calls below the level cost a method call returning None: no event dict is even built.
             wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
             cache_logger_on_first_use=True,

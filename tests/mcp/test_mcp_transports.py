@@ -34,7 +34,7 @@ async def exercise_every_tool(client: Client, workspace: Workspace) -> None:
 
     templates = await call("list_templates", {})
     assert "middleware.py" in {t["name"] for t in templates["templates"]}
-    assert "class RequestIDMiddleware" in (await call("get_template", {"name": "middleware.py"}))["content"]
+    assert "class ProductionMiddleware" in (await call("get_template", {"name": "middleware.py"}))["content"]
     assert "PF702" in {f["code"] for f in (await call("review_file", {"path": "app/main.py"}))["findings"]}
     assert "PF702" in {f["code"] for f in (await call("review_project", {"path": "app"}))["findings"]}
     scaffold = await call("scaffold_service", {"name": "stdio-svc", "destination": "generated"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -201,3 +202,14 @@ def test_a_locked_or_unopenable_sqlite_database_is_still_an_outage(tmp_path: Any
     assert is_outage(sa_exc.OperationalError("connect", {}, cannot_open.value))
     assert is_outage(sa_exc.OperationalError("connect", {}, ConnectionRefusedError()))
     assert is_outage(TimeoutError())
+
+
+@pytest.mark.anyio
+async def test_the_startup_heap_is_frozen_while_serving_and_released_at_shutdown() -> None:
+    before = (gc.get_freeze_count(), gc.get_threshold())
+    async with running_app(routers=[router]) as (_, client):
+        serving = (gc.get_freeze_count(), gc.get_threshold())
+        assert (await client.get("/health/live")).status_code == 200
+    assert serving[1] == tpl("lifespan").GC_THRESHOLDS
+    assert serving[0] > before[0]
+    assert (gc.get_freeze_count(), gc.get_threshold()) == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -235,3 +236,70 @@ def test_positional_arguments_and_exc_info_on_the_fast_path() -> None:
     assert first["event"] == "waited 12 ms"
     assert first["level"] == "debug"
     assert second["exception"][0]["exc_type"] == "KeyError"
+
+
+class _Opaque:
+    """A context value JSON can't encode: structlog's renderer falls back to its repr."""
+
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+def _without_timestamp(line: str) -> tuple[str, str]:
+    head, _, stamp = line.rpartition('"timestamp": ')
+    return head, stamp
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [{}, {"request_id": "r-1", "tenant": "t-9"}, {"path": "/bound-wins-not", "level": "x", "nested": {"a": [1, 2.5]}}],
+    ids=["no-context", "context", "colliding-keys"],
+)
+def test_json_lines_render_the_bytes_structlog_renders(bound: dict[str, Any]) -> None:
+    buffer = io.StringIO()
+    logging_config.configure_logging(level="INFO", stream=buffer)
+    output = logging_config.json_lines()
+    assert output is not None
+    fields = {"status": 200, "duration_ms": 1.25, "method": "GET", "path": "/x", "client": None}
+    with structlog.contextvars.bound_contextvars(**bound):
+        structlog.stdlib.get_logger("app.access").info("request", **fields)
+        line = output.render("info", "app.access", "request", fields)
+    assert line is not None
+    by_structlog = buffer.getvalue().rstrip("\n")
+    assert _without_timestamp(line)[0] == _without_timestamp(by_structlog)[0]
+    stamp_format = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
+    assert stamp_format.fullmatch(json.loads(line)["timestamp"])
+    assert stamp_format.fullmatch(json.loads(by_structlog)["timestamp"])
+
+
+def test_json_lines_leave_what_only_structlog_can_render_to_structlog() -> None:
+    logging_config.configure_logging(level="INFO", stream=io.StringIO())
+    output = logging_config.json_lines()
+    assert output is not None
+    with structlog.contextvars.bound_contextvars(opaque=_Opaque()):
+        assert output.render("info", "app.access", "request", {}) is None
+    with structlog.contextvars.bound_contextvars(stack_info=True):
+        assert output.render("info", "app.access", "request", {}) is None
+
+
+@pytest.mark.anyio
+async def test_the_access_line_falls_back_to_structlog_and_renders_the_same() -> None:
+    logs = io.StringIO()
+    async with running_app(routers=[router], logs=logs) as (_, client):
+        with structlog.contextvars.bound_contextvars(opaque=_Opaque()):
+            await client.get("/work", headers={"X-Request-ID": "req-opaque"})
+    access = [line for line in json_lines(logs) if line["logger"] == "app.access"]
+    assert access[0]["opaque"] == "<opaque>"
+    assert access[0]["request_id"] == "req-opaque"
+
+
+def test_json_lines_exist_only_while_the_native_json_configuration_runs() -> None:
+    logging_config.configure_logging(level="INFO", stream=io.StringIO())
+    assert logging_config.json_lines() is not None
+    with structlog.testing.capture_logs():
+        assert logging_config.json_lines() is None
+    assert logging_config.json_lines() is not None
+    logging_config.configure_logging(level="INFO", json_logs=False, stream=io.StringIO())
+    assert logging_config.json_lines() is None
+    logging_config.configure_logging(level="INFO", stream=io.StringIO(), route_through_stdlib=True)
+    assert logging_config.json_lines() is None

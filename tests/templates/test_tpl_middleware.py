@@ -142,7 +142,7 @@ async def test_a_header_the_app_set_is_not_overwritten() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-frame-options", b"SAMEORIGIN")]})
         await send({"type": "http.response.body", "body": b""})
 
-    wrapped = middleware.SecurityHeadersMiddleware(app)
+    wrapped = middleware.ProductionMiddleware(app)
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -151,7 +151,8 @@ async def test_a_header_the_app_set_is_not_overwritten() -> None:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    await wrapped({"type": "http", "scheme": "http", "headers": []}, receive, send)
+    scope = {"type": "http", "scheme": "http", "method": "GET", "path": "/", "headers": []}
+    await wrapped(scope, receive, send)
     headers = dict(sent[0]["headers"])
     assert headers[b"x-frame-options"] == b"SAMEORIGIN"
     assert headers[b"x-content-type-options"] == b"nosniff"
@@ -247,14 +248,9 @@ def test_install_middleware_order_outermost_first() -> None:
     app = tpl("main").create_app(make_settings(cors_origins="https://app.example.com", trusted_proxies="10.0.0.5"))
     # Starlette builds the stack from user_middleware in list order, index 0 outermost.
     order = [entry.cls for entry in app.user_middleware]
-    assert order == [
-        CORSMiddleware,
-        ProxyHeadersMiddleware,
-        middleware.RequestIDMiddleware,
-        middleware.AccessLogMiddleware,
-        middleware.SecurityHeadersMiddleware,
-        middleware.BodyLimitMiddleware,
-    ]
+    # CORS, request ID, access log and security headers run inside ProductionMiddleware, in that order.
+    assert order == [ProxyHeadersMiddleware, middleware.ProductionMiddleware, middleware.BodyLimitMiddleware]
+    assert app.user_middleware[1].kwargs["cors_origins"] == ["https://app.example.com"]
 
 
 def test_optional_middleware_is_left_out_when_not_configured() -> None:
@@ -262,6 +258,7 @@ def test_optional_middleware_is_left_out_when_not_configured() -> None:
     classes = {entry.cls for entry in app.user_middleware}
     assert CORSMiddleware not in classes
     assert ProxyHeadersMiddleware not in classes
+    assert app.user_middleware[0].kwargs["cors_origins"] == []
 
 
 @pytest.mark.anyio
@@ -290,7 +287,38 @@ async def test_non_http_scopes_pass_through_untouched() -> None:
     async def send(message: Message) -> None:
         raise AssertionError(message)
 
-    for cls in (middleware.RequestIDMiddleware, middleware.AccessLogMiddleware, middleware.SecurityHeadersMiddleware):
-        await cls(app)({"type": "lifespan"}, receive, send)
+    cors = middleware.ProductionMiddleware(app, cors_origins=["https://app.example.com"])
+    await cors({"type": "lifespan"}, receive, send)
+    await middleware.ProductionMiddleware(app)({"type": "lifespan"}, receive, send)
     await middleware.BodyLimitMiddleware(app, max_body_size=1)({"type": "lifespan"}, receive, send)
-    assert seen == ["lifespan"] * 4
+    assert seen == ["lifespan"] * 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("http_version", "limited"), [("1.1", False), ("2", True)])
+async def test_only_http1_requests_without_length_or_encoding_skip_counting(http_version: str, limited: bool) -> None:
+    # HTTP/1.x frames a body only with Content-Length or Transfer-Encoding; HTTP/2 needs neither, so it is counted.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(len(body)).encode()})
+
+    chunks = [{"type": "http.request", "body": b"x" * 8, "more_body": True}] * 3
+    chunks.append({"type": "http.request", "body": b"", "more_body": False})
+
+    async def receive() -> Message:
+        return chunks.pop(0)
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": http_version, "method": "GET", "path": "/", "headers": [], "state": {}}
+    await middleware.BodyLimitMiddleware(app, max_body_size=16)(scope, receive, send)
+    assert sent[0]["status"] == (413 if limited else 200)
