@@ -91,7 +91,8 @@ def test_a_changed_starter_or_template_is_refused_with_the_reason(tiny_task: Tas
         rebuild_tree(tiny_task.starter, run, run / "tiny-task/skill/1", tmp_path / "stale")
     # Replay turns it into an infrastructure error of that trial, not failed checks.
     agent_run = ReplayAgent(run).run(tiny_task, prepare_workspace(tiny_task, "skill", tmp_path / "ws"), 1)
-    assert agent_run.error is not None and "starter has changed" in agent_run.error
+    assert agent_run.error is not None
+    assert "starter has changed" in agent_run.error
 
     # With the starter back, a missing blob is named.
     (tiny_task.starter / "app/main.py").write_bytes(original)
