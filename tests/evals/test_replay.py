@@ -113,6 +113,29 @@ def test_runs_recorded_before_lean_records_still_replay(tiny_task: Task, tmp_pat
     assert (workspace.repo / "app/main.py").read_text() == ORACLE_MAIN
 
 
+@pytest.mark.slow
+def test_replaying_the_whole_reference_run_reproduces_its_report(tmp_path: Path) -> None:
+    from production_fastapi.evals.paths import tasks_root
+    from production_fastapi.evals.reference import record_reference
+    from production_fastapi.evals.report import build_report
+    from production_fastapi.evals.tasks import load_tasks
+
+    reference = tmp_path / "reference"
+    record_reference(load_tasks(tasks_root()), reference, trials=2)
+    assert duplicate_files(reference) == []
+    out = tmp_path / "replay"
+    completed = subprocess.run(
+        [sys.executable, "-m", "production_fastapi", "eval", "run", "--agent", "replay", "--from", str(reference),
+         "--trials", "2", "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=1800,
+    )
+    assert completed.returncode == 0, completed.stderr
+    replayed, recorded = build_report(out), build_report(reference)
+    for arm in ("baseline", "skill"):
+        for key in ("requested_all", "unrequested_all", "unrequested_score", "infra_errors"):
+            assert replayed["overall"][arm][key] == recorded["overall"][arm][key], (arm, key)
+
+
 def test_replay_without_a_source_is_a_usage_error(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "production_fastapi", "eval", "run", "--agent", "replay", "--out", str(tmp_path)],

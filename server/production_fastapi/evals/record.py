@@ -1,9 +1,10 @@
 """Lean trial records: only what the agent changed relative to the starter, every byte stored once per run.
 
-A trial folder ``<run>/<task>/<arm>/<trial>/`` holds ``changes.json``, ``transcript.jsonl``, ``meta.json`` and
-``result.json``. ``changes.json`` names each file the agent added or changed and where its bytes are::
+A trial folder ``<run>/<task>/<arm>/<trial>/`` holds ``changes.json``, ``result.json`` (grades and the agent's
+metadata) and, when there is one, ``transcript.jsonl``. ``changes.json`` names each file the agent added or changed
+and where its bytes are, and the starter files it deleted::
 
-    {"format": 1, "starter": "<digest of the starter tree>",
+    {"format": 1, "trial": "task/arm/1", "starter": "<digest of the starter tree>",
      "files": {"app/core/settings.py": {"template": "settings.py", "sha256": "..."},
                "app/main.py": {"blob": "<sha256>"}},
      "deleted": ["app/old.py"]}
