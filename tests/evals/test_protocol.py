@@ -67,7 +67,8 @@ def test_prepare_record_replay_report(evals_dir: Path, tmp_path: Path) -> None:
     main.write_text(main.read_text() + '\n\n@app.get("/pong")\nasync def pong() -> dict[str, str]:\n    return {}\n')
     (scratch["skill"] / "app/main.py").write_text(ORACLE_MAIN)
     for dest in scratch.values():
-        for debris in (".venv/bin/python", "app/__pycache__/main.cpython-311.pyc", ".pydeps/extra/__init__.py"):
+        for debris in (".venv/bin/python", "app/__pycache__/main.cpython-311.pyc", ".pydeps/extra/__init__.py",
+                       ".coverage", ".pytest_cache/v/x"):
             (dest / debris).parent.mkdir(parents=True, exist_ok=True)
             (dest / debris).write_text("debris")
     summary = tmp_path / "summary.txt"
@@ -138,6 +139,11 @@ def test_skill_mcp_arm_gets_a_client_for_the_real_server(evals_dir: Path, tmp_pa
     outside = client("call", "review_file", json.dumps({"path": str(tmp_path / "brief.md")}))
     assert outside.returncode == 1
     assert client("call", "review_file", "{not json").returncode == 2
+    assert client("call", "review_file").returncode == 2
+    skill = client("read", "production-fastapi://skill")
+    assert skill.returncode == 0, skill.stderr
+    assert skill.stdout.startswith("---\nname: production-fastapi")
+    assert "production-fastapi://skill" in client("resources").stdout
 
     run = tmp_path / "run"
     _eval(evals_dir, "record", "--task", "tiny-task", "--arm", "skill+mcp", "--trial", "2", "--from", str(dest),

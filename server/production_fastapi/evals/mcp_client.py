@@ -3,6 +3,8 @@
     python .mcp_client.py list                         # tools with their descriptions and input schemas
     python .mcp_client.py call TOOL '{"path": "app"}'  # call a tool with JSON arguments, print its result
     python .mcp_client.py instructions                 # what the server says about itself
+    python .mcp_client.py resources                    # resources (URIs and descriptions)
+    python .mcp_client.py read URI                     # one resource's text
 
 It starts the real ``production-fastapi mcp`` server (this interpreter, ``-m production_fastapi mcp``) with the
 folder holding this script as its working and only allowed directory, speaks newline-delimited JSON-RPC to it, and
@@ -20,7 +22,8 @@ from typing import IO, Any
 PROJECT = Path(__file__).resolve().parent
 SERVER = [sys.executable, "-m", "production_fastapi", "mcp", "--allow", str(PROJECT)]
 PROTOCOL_VERSION = "2025-06-18"
-USAGE = "usage: .mcp_client.py list | instructions | call TOOL 'JSON-ARGUMENTS'"
+USAGE = "usage: .mcp_client.py list | instructions | resources | read URI | call TOOL 'JSON-ARGUMENTS'"
+_ARITY = {"list": 1, "instructions": 1, "resources": 1, "read": 2, "call": 3}
 
 
 class Session:
@@ -74,19 +77,20 @@ class Session:
             self.process.wait()
 
 
-def _tools(session: Session) -> list[dict[str, Any]]:
-    tools: list[dict[str, Any]] = []
+def _listing(session: Session, kind: str) -> list[dict[str, Any]]:
+    """Every page of ``tools/list`` or ``resources/list``."""
+    items: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page = session.request("tools/list", {"cursor": cursor} if cursor else {})
-        tools.extend(page.get("tools", []))
+        page = session.request(f"{kind}/list", {"cursor": cursor} if cursor else {})
+        items.extend(page.get(kind, []))
         cursor = page.get("nextCursor")
         if not cursor:
-            return tools
+            return items
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("list", "call", "instructions") or (argv[0] == "call") != (len(argv) == 3):
+    if not argv or _ARITY.get(argv[0]) != len(argv):
         print(USAGE, file=sys.stderr)
         return 2
     arguments: object = {}
@@ -106,9 +110,17 @@ def main(argv: list[str]) -> int:
             print(info.get("instructions", ""))
             return 0
         if argv[0] == "list":
-            for tool in _tools(session):
+            for tool in _listing(session, "tools"):
                 print(f"## {tool['name']}\n{tool.get('description', '').strip()}")
                 print("input schema: " + json.dumps(tool.get("inputSchema", {}), indent=2) + "\n")
+            return 0
+        if argv[0] == "resources":
+            for resource in _listing(session, "resources"):
+                print(f"{resource['uri']}  {(resource.get('description') or resource.get('name', '')).strip()}")
+            return 0
+        if argv[0] == "read":
+            for content in session.request("resources/read", {"uri": argv[1]}).get("contents", []):
+                print(content.get("text", f"<{content.get('mimeType', 'binary')} content>"))
             return 0
         result = session.request("tools/call", {"name": argv[1], "arguments": arguments})
         for block in result.get("content", []):

@@ -95,6 +95,8 @@ def _mcp_section(project: Path) -> str:
         "allowed directory; paths are relative to the project):\n\n"
         f"    {sys.executable} {client} list                          # tools, descriptions, input schemas\n"
         f"    {sys.executable} {client} call TOOL '{{\"arg\": \"value\"}}'   # call one tool with JSON arguments\n"
+        f"    {sys.executable} {client} resources                     # resources: URIs and descriptions\n"
+        f"    {sys.executable} {client} read URI                      # one resource's text\n"
     )
 
 

@@ -39,7 +39,7 @@ KINDS = ("feature", "vague", "fix", "spec")
 # writes one), VCS, environments.
 IGNORED_NAMES = frozenset({
     "__pycache__", ".git", ".venv", "venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "node_modules",
-    ".production-fastapi-cache",
+    ".production-fastapi-cache", ".hypothesis", ".coverage",
 })
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _CHECK = re.compile(r"^(requested|unrequested):test_\w+$|^starter:[\w./-]+::test_\w+$|^rule:PF\d{3}$")
