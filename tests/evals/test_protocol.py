@@ -185,3 +185,19 @@ def test_bad_protocol_input_is_refused_in_one_line(evals_dir: Path, tmp_path: Pa
     unknown = _eval(evals_dir, "prepare", "--task", "nope", "--arm", "skill", "--dest", str(tmp_path / "n"),
                     check=False)
     assert "unknown task nope; known: tiny-task" in unknown.stderr
+
+
+def test_trials_recorded_at_once_all_reach_run_json(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from production_fastapi.evals.protocol import _update_run_meta
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "report.md").write_text("stale")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: _update_run_meta(run, f"task-{i:02d}", "skill", i % 3 + 1, "a"), range(40)))
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["tasks"] == [f"task-{i:02d}" for i in range(40)]
+    assert (meta["arms"], meta["trials"]) == (["skill"], 3)
+    assert not (run / "report.md").exists()

@@ -19,7 +19,7 @@ from typing import Any
 
 from production_fastapi.evals.agents import AgentRun
 from production_fastapi.evals.arms import AGENT_FILES, ARMS
-from production_fastapi.evals.runner import grade_trial, write_run_meta, write_trial
+from production_fastapi.evals.runner import grade_trial, write_trial
 from production_fastapi.evals.tasks import Task, copy_tree
 from production_fastapi.evals.transcripts import read_transcript
 
@@ -178,16 +178,26 @@ def record(
 
 
 def _update_run_meta(run: Path, task: str, arm: str, trial: int, agent: str) -> None:
-    path = run / "run.json"
-    meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
-        "agent": agent, "arms": [], "trials": 0, "tasks": [],
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "note": "Trials run by independent agents under the agent protocol (evals/README.md).",
-    }
-    meta["arms"] = [a for a in ARMS if a in {*meta.get("arms", []), arm}]
-    meta["tasks"] = sorted({*meta.get("tasks", []), task})
-    meta["trials"] = max(int(meta.get("trials", 0)), trial)
-    write_run_meta(run, meta)
+    """Add the trial to ``run.json``; locked, since several agents' trials may be recorded into one run at once."""
+    import fcntl
+    import os
+
+    run.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(run / "run.json", os.O_RDWR | os.O_CREAT, 0o644)
+    with os.fdopen(descriptor, "r+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        text = handle.read()
+        meta: dict[str, Any] = json.loads(text) if text.strip() else {
+            "agent": agent, "arms": [], "trials": 0, "tasks": [],
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "note": "Trials run by independent agents under the agent protocol (evals/README.md).",
+        }
+        meta["arms"] = [a for a in ARMS if a in {*meta.get("arms", []), arm}]
+        meta["tasks"] = sorted({*meta.get("tasks", []), task})
+        meta["trials"] = max(int(meta.get("trials", 0)), trial)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     # A stale report would disagree with the trials now stored.
     for name in ("report.json", "report.md"):
         (run / name).unlink(missing_ok=True)
