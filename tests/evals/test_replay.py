@@ -114,6 +114,7 @@ def test_runs_recorded_before_lean_records_still_replay(tiny_task: Task, tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 80 gradings: far beyond the suite's 300 s per test
 def test_replaying_the_whole_reference_run_reproduces_its_report(tmp_path: Path) -> None:
     from production_fastapi.evals.paths import tasks_root
     from production_fastapi.evals.reference import record_reference
