@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from production_fastapi.evals.arms import Workspace
+from production_fastapi.evals.record import CHANGES_FILE, RecordError, rebuild_tree
 from production_fastapi.evals.tasks import Task, copy_tree
 from production_fastapi.evals.transcripts import read_transcript
 
@@ -32,6 +33,8 @@ class AgentRun:
     error: str | None = None
     timed_out: bool = False
     model: str | None = None
+    # Total tokens when only a total is known (an agent that reported it); transcripts carry the split otherwise.
+    tokens: int | None = None
 
 
 class Agent(Protocol):
@@ -47,7 +50,9 @@ def recording_dir(run: Path, task: str, arm: str, trial: int) -> Path:
 
 
 class ReplayAgent:
-    """Replays a recorded run: its final files replace the workspace; its transcript and meta are read back."""
+    """Replays a recorded run: the trial's tree is rebuilt (starter plus recorded changes) in the workspace, and its
+    transcript and metadata are read back. Runs recorded before lean records (a full ``files/`` tree and a
+    ``meta.json``) still replay."""
 
     name = "replay"
 
@@ -61,14 +66,24 @@ class ReplayAgent:
 
     def run(self, task: Task, workspace: Workspace, trial: int) -> AgentRun:
         recorded = recording_dir(self.source, task.id, workspace.arm, trial)
-        if not (recorded / "files").is_dir():
-            return AgentRun(error=f"no recording for {task.id}/{workspace.arm}/{trial} in {self.source}")
         shutil.rmtree(workspace.repo)
-        workspace.repo.mkdir()
-        copy_tree(recorded / "files", workspace.repo)
+        if (recorded / CHANGES_FILE).is_file():
+            try:
+                rebuild_tree(task.starter, self.source, recorded, workspace.repo)
+            except RecordError as exc:
+                workspace.repo.mkdir(exist_ok=True)
+                return AgentRun(error=str(exc))
+        elif (recorded / "files").is_dir():
+            workspace.repo.mkdir()
+            copy_tree(recorded / "files", workspace.repo)
+        else:
+            workspace.repo.mkdir()
+            return AgentRun(error=f"no recording for {task.id}/{workspace.arm}/{trial} in {self.source}")
         meta: dict[str, Any] = {}
-        if (recorded / "meta.json").is_file():
-            meta = json.loads((recorded / "meta.json").read_text(encoding="utf-8"))
+        for name in ("meta.json", "result.json"):
+            if (recorded / name).is_file():
+                meta = json.loads((recorded / name).read_text(encoding="utf-8"))
+                break
         events = read_transcript(recorded / "transcript.jsonl") if (recorded / "transcript.jsonl").is_file() else []
         return AgentRun(
             events=events,
@@ -76,6 +91,7 @@ class ReplayAgent:
             error=meta.get("agent_error"),
             timed_out=bool(meta.get("timed_out", False)),
             model=meta.get("model"),
+            tokens=meta.get("tokens"),
         )
 
 

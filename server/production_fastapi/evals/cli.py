@@ -1,11 +1,13 @@
 """``production-fastapi eval``: validate the tasks, run agents, report, and measure skill triggering.
 
     production-fastapi eval validate [--task ID ...] [--jobs N]
-    production-fastapi eval run --agent replay --from evals/runs/reference --out build/evals/replay
+    production-fastapi eval run --agent replay --from RUN --out build/evals/replay
     production-fastapi eval run --agent command --command 'claude -p "$(cat {prompt_file})" ...' --out RUN
     production-fastapi eval report RUN [--json PATH] [--markdown PATH]
     production-fastapi eval triggers --command TEMPLATE [--file evals/triggers.json]
-    production-fastapi eval reference --out evals/runs/reference
+    production-fastapi eval reference --out build/evals/reference
+    production-fastapi eval prepare --task ID --arm ARM --dest DIR [--brief FILE]
+    production-fastapi eval record --task ID --arm ARM --trial N --from DIR --run RUN [--transcript FILE] ...
 
 Heavy imports stay inside the handlers (the top-level CLI imports this module to build its parser).
 """
@@ -67,9 +69,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
     triggers.add_argument("--runs", type=int, default=1, help="runs per query (majority decides)")
     triggers.add_argument("--json", dest="json_path", type=Path, help="also write the result here")
 
-    reference = sub.add_parser("reference", help="record the reference run (oracle and bad variants) for CI")
+    reference = sub.add_parser(
+        "reference", help="record the synthetic reference run (bad variants as baseline, oracles as skill)"
+    )
     reference.add_argument("--out", type=Path, required=True)
     reference.add_argument("--task", action="append", default=[], help="only this task (repeatable)")
+    reference.add_argument("--trials", type=int, default=2, help="trials per arm (default 2)")
+
+    arm_choices = ("baseline", "skill", "skill+mcp")
+    prepare = sub.add_parser("prepare", help="agent protocol: a scratch project for one trial, and the agent's brief")
+    prepare.add_argument("--task", required=True, help="task id")
+    prepare.add_argument("--arm", required=True, choices=arm_choices)
+    prepare.add_argument("--dest", type=Path, required=True, help="new or empty folder outside the repository")
+    prepare.add_argument("--brief", dest="brief_path", type=Path, help="also write the brief here (outside DIR)")
+
+    record = sub.add_parser("record", help="agent protocol: grade a finished scratch project and store it leanly")
+    record.add_argument("--task", required=True, help="task id")
+    record.add_argument("--arm", required=True, choices=arm_choices)
+    record.add_argument("--trial", type=int, required=True, help="trial number, from 1 (pairs across arms)")
+    record.add_argument("--from", dest="source", type=Path, required=True, help="the scratch project the agent left")
+    record.add_argument("--run", dest="run_dir", type=Path, required=True, help="run folder to add the trial to")
+    record.add_argument("--transcript", type=Path, help="the agent's transcript (JSON Lines) or closing summary")
+    record.add_argument("--wall-seconds", type=float, help="the agent's wall time")
+    record.add_argument("--tokens", type=int, help="the agent's total tokens, when known")
+    record.add_argument("--agent-name", default="agent-protocol", help="who ran the trial (stored in run.json)")
+    record.add_argument("--model", help="the agent's model, when known")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     paths.set_evals_root(args.evals_dir.resolve() if args.evals_dir else None)
     handlers = {
         "validate": _validate, "run": _run, "report": _report, "triggers": _triggers, "reference": _reference,
+        "prepare": _prepare, "record": _record,
     }
     try:
         return handlers[args.eval_command](args)
@@ -192,6 +217,49 @@ def _triggers(args: argparse.Namespace) -> int:
 def _reference(args: argparse.Namespace) -> int:
     from production_fastapi.evals.reference import record_reference
 
-    count = record_reference(_tasks(args), args.out)
+    if args.trials < 1:
+        raise CommandError("--trials must be at least 1")
+    count = record_reference(_tasks(args), args.out, trials=args.trials)
     print(f"recorded {count} trials in {args.out}")
+    return EXIT_OK
+
+
+def _one_task(task_id: str) -> Task:
+    from production_fastapi.evals.paths import tasks_root
+    from production_fastapi.evals.tasks import load_tasks
+
+    return load_tasks(tasks_root(), [task_id])[0]
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from production_fastapi.evals.protocol import prepare
+
+    try:
+        prepared = prepare(_one_task(args.task), args.arm, args.dest)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.brief_path:
+        args.brief_path.parent.mkdir(parents=True, exist_ok=True)
+        args.brief_path.write_text(prepared.brief, encoding="utf-8")
+    print(prepared.brief)
+    return EXIT_OK
+
+
+def _record(args: argparse.Namespace) -> int:
+    from production_fastapi.evals.protocol import record
+
+    if args.transcript is not None and not args.transcript.is_file():
+        raise CommandError(f"--transcript {args.transcript} is not a file")
+    try:
+        result = record(
+            _one_task(args.task), args.arm, args.trial, args.source.resolve(), args.run_dir,
+            transcript=args.transcript, seconds=args.wall_seconds, tokens=args.tokens, agent=args.agent_name,
+            model=args.model,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    passed = sum(outcome == "passed" for outcome in result["checks"].values())
+    status = result["infra_error"] or f"{passed}/{len(result['checks'])} checks passed"
+    where = args.run_dir / args.task / args.arm / str(args.trial)
+    print(f"{args.task} [{args.arm} #{args.trial}]: {status} -> {where}")
     return EXIT_OK

@@ -1,8 +1,9 @@
 """The reference run: the tasks' own known-good and known-bad trees recorded as if two agents had produced them.
 
 Arm ``baseline`` trial *i* is the task's *i*-th bad variant; arm ``skill`` is the oracle in every trial. It measures
-no agent: it lets CI push the whole pipeline (replay, pristine grading, static grading, report) through real files
-offline, and shows what the report looks like when one arm gets the unrequested qualities right and the other not.
+no agent, so it is not stored: the tests record it into a temporary folder to push the whole pipeline (lean
+recording, replay, pristine grading, static grading, report) through real files offline, and it shows what the
+report looks like when one arm gets the unrequested qualities right and the other not.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 Per task and arm: the share of trials passing every *requested* check (and the starter's own tests), the share
 passing every *unrequested* check, each with a Wilson 95 % interval over its k graded trials; the paired uplift of
 each skill arm over the baseline on the unrequested score with a seeded bootstrap interval; adherence per rule;
-rules and checks that never discriminate; skill and tool usage; tokens, cost and time when the transcripts have
-them. Trials that failed for infrastructure reasons are counted and listed, never folded into pass rates.
+rules and checks that never discriminate; skill-induced regressions (checks the baseline passes more often than a
+skill arm, which the skill may have broken); skill and tool usage; tokens, cost and time when the transcripts (or the
+recorder) have them. Trials that failed for infrastructure reasons are counted and listed, never folded into pass
+rates.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ def _usage(records: list[dict[str, Any]]) -> dict[str, Any]:
 
     seconds = [float(r["seconds_agent"]) for r in records if r.get("seconds_agent") is not None]
     tokens_in, tokens_out, cost = known("input_tokens"), known("output_tokens"), known("cost_usd")
+    # A total reported by the recorder, else the transcript's input plus output when it has both.
+    totals = [
+        float(total) for r in records
+        if (total := r.get("tokens") if r.get("tokens") is not None else _split_total(r["usage"])) is not None
+    ]
     return {
         "trials_with_transcript": len(with_transcript),
         "skill_used": sum(r["usage"]["skill_used"] for r in with_transcript),
@@ -86,7 +93,14 @@ def _usage(records: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_output_tokens": None if not tokens_out else round(sum(tokens_out) / len(tokens_out)),
         "total_cost_usd": None if not cost else round(sum(cost), 4),
         "mean_seconds": None if not seconds else round(sum(seconds) / len(seconds), 1),
+        "mean_total_tokens": None if not totals else round(sum(totals) / len(totals)),
     }
+
+
+def _split_total(usage: dict[str, Any]) -> int | None:
+    if usage.get("input_tokens") is None or usage.get("output_tokens") is None:
+        return None
+    return int(usage["input_tokens"]) + int(usage["output_tokens"])
 
 
 def _uplift(by_key: dict[tuple[str, str, int], dict[str, Any]], arm: str, seed: int) -> dict[str, Any] | None:
@@ -127,6 +141,38 @@ def _never_discriminating(graded: list[dict[str, Any]], prefix: str) -> dict[str
     }
 
 
+def _regressions(graded: list[dict[str, Any]], arms: list[str]) -> list[dict[str, Any]]:
+    """Every (task, check, skill arm) where some skill trial fails a check that baseline trials pass more often.
+
+    ``paired`` counts trial numbers where the baseline passed and the skill arm failed the same check.
+    """
+    outcomes: dict[tuple[str, str, str], dict[int, str]] = defaultdict(dict)
+    for record in graded:
+        for check, outcome in record["checks"].items():
+            if outcome != "skipped":
+                outcomes[(record["task"], check, record["arm"])][int(record["trial"])] = outcome
+    rows: list[dict[str, Any]] = []
+    for (task, check, arm), by_trial in sorted(outcomes.items()):
+        base = outcomes.get((task, check, "baseline"))
+        if arm not in SKILL_ARMS or arm not in arms or not base:
+            continue
+        base_passed = sum(outcome == "passed" for outcome in base.values())
+        skill_failed = sum(outcome == "failed" for outcome in by_trial.values())
+        if not skill_failed or base_passed / len(base) <= 1 - skill_failed / len(by_trial):
+            continue
+        rows.append({
+            "task": task,
+            "check": check,
+            "arm": arm,
+            "baseline_passed": base_passed,
+            "baseline_trials": len(base),
+            "skill_failed": skill_failed,
+            "skill_trials": len(by_trial),
+            "paired": sum(base.get(trial) == "passed" and outcome == "failed" for trial, outcome in by_trial.items()),
+        })
+    return rows
+
+
 def build_report(run: Path, *, seed: int = 0) -> dict[str, Any]:
     meta, results = load_results(run)
     arms = [arm for arm in ("baseline", "skill", "skill+mcp") if any(r["arm"] == arm for r in results)]
@@ -138,6 +184,11 @@ def build_report(run: Path, *, seed: int = 0) -> dict[str, Any]:
         task: {arm: _summarise([r for r in results if r["task"] == task and r["arm"] == arm]) for arm in arms}
         for task in tasks
     }
+    for task, cells in per_task.items():
+        task_keys = {key: record for key, record in by_key.items() if key[0] == task}
+        for arm in arms:
+            if arm in SKILL_ARMS and "baseline" in arms:
+                cells[arm]["uplift"] = _uplift(task_keys, arm, seed)
     rules: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: {"passed": 0, "graded": 0}))
     for record in graded:
         for check, outcome in record["checks"].items():
@@ -155,6 +206,7 @@ def build_report(run: Path, *, seed: int = 0) -> dict[str, Any]:
         "rule_adherence": {code: dict(cells) for code, cells in sorted(rules.items())},
         "never_discriminating_rules": _never_discriminating(graded, "rule:"),
         "never_discriminating_checks": _never_discriminating(graded, "unrequested:"),
+        "skill_induced_regressions": _regressions(graded, arms),
         "usage": {arm: _usage([r for r in results if r["arm"] == arm]) for arm in arms},
         "infra_errors": [
             {"task": r["task"], "arm": r["arm"], "trial": r["trial"], "error": r["infra_error"]}
@@ -168,6 +220,15 @@ def _pct(rate: dict[str, Any]) -> str:
         return "n/a"
     low, high = rate["wilson95"]
     return f"{rate['passed']}/{rate['trials']} ({low:.0%}-{high:.0%})"
+
+
+def _uplift_cell(uplift: dict[str, Any] | None, arm: str) -> str:
+    if arm not in SKILL_ARMS:
+        return ""
+    if uplift is None:
+        return "no pairs"
+    low, high = uplift["bootstrap95"]
+    return f"{uplift['mean']:+.2f} ({low:+.2f} to {high:+.2f}, n={uplift['pairs']})"
 
 
 def _num(value: object, suffix: str = "") -> str:
@@ -209,14 +270,17 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"- {arm}: {uplift['mean']:+.3f} ({low:+.3f} to {high:+.3f}) over {uplift['pairs']} pairs, "
                 f"seed {uplift['seed']}"
             )
-    lines += ["", "## Per task", "", "| task | arm | requested: all pass | unrequested: all pass | unrequested score |"]
-    lines.append("|---|---|---|---|---|")
+    lines += [
+        "", "## Per task", "",
+        "| task | arm | requested: all pass | unrequested: all pass | unrequested score | uplift (paired 95 %) |",
+        "|---|---|---|---|---|---|",
+    ]
     for task, cells in report["per_task"].items():
         for arm in arms:
             s = cells[arm]
             lines.append(
                 f"| {task} | {arm} | {_pct(s['requested_all'])} | {_pct(s['unrequested_all'])} "
-                f"| {_num(s['unrequested_score'])} |"
+                f"| {_num(s['unrequested_score'])} | {_uplift_cell(s.get('uplift'), arm)} |"
             )
     lines += ["", "## Rule adherence (trials without a finding / graded)", "", "| rule | " + " | ".join(arms) + " |"]
     lines.append("|---|" + "---|" * len(arms))
@@ -229,17 +293,36 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Unrequested checks: " + (", ".join(f"{c} ({why})" for c, why in checks.items()) or "none"))
     lines += [
+        "", "## Skill-induced regressions", "",
+        "Checks that baseline trials pass more often than a skill arm's: counts of baseline trials passing and skill",
+        "trials failing, and of trial numbers where both happened (paired).", "",
+    ]
+    regressions = report["skill_induced_regressions"]
+    if not regressions:
+        lines.append("None: no skill arm fails a check more often than the baseline.")
+    else:
+        lines += [
+            "| task | check | arm | baseline passed | skill failed | paired |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['task']} | {r['check']} | {r['arm']} | {r['baseline_passed']}/{r['baseline_trials']} "
+            f"| {r['skill_failed']}/{r['skill_trials']} | {r['paired']} |"
+            for r in regressions
+        ]
+    lines += [
         "", "## Usage, tokens, cost, time", "",
-        "| arm | transcripts | skill used | templates read | MCP tool calls | mean tokens in/out | cost (USD) "
-        "| mean agent time (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| arm | transcripts | skill used | templates read | MCP tool calls | mean tokens in/out | mean tokens "
+        "| cost (USD) | mean agent time (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for arm in arms:
         u = report["usage"][arm]
         tools = ", ".join(f"{name} x{count}" for name, count in u["mcp_tool_calls"].items()) or "none"
         lines.append(
             f"| {arm} | {u['trials_with_transcript']} | {u['skill_used']} | {u['templates_read']} | {tools} "
-            f"| {_num(u['mean_input_tokens'])}/{_num(u['mean_output_tokens'])} | {_num(u['total_cost_usd'])} "
+            f"| {_num(u['mean_input_tokens'])}/{_num(u['mean_output_tokens'])} | {_num(u['mean_total_tokens'])} "
+            f"| {_num(u['total_cost_usd'])} "
             f"| {_num(u['mean_seconds'])} |"
         )
     if report["infra_errors"]:

@@ -1,9 +1,11 @@
 """Run agents on tasks in arms, grade each trial, and record everything under a run folder.
 
-Layout of a run (the same whether it came from a live agent or a replay, so any run can be replayed and reported):
-``<run>/run.json`` (agent, arms, trials, notes) and ``<run>/<task>/<arm>/<trial>/`` holding ``files/`` (the
-agent's final repository, harness files removed), ``transcript.jsonl``, ``meta.json`` and ``result.json`` (the
-grades). Trials are numbered from 1; trial *i* of two arms forms a pair for the uplift.
+Layout of a run (the same whether it came from a live agent, a replay or ``eval record``, so any run can be replayed
+and reported): ``<run>/run.json`` (agent, arms, trials, notes), ``<run>/blobs/`` (the new bytes of every trial,
+each stored once) and ``<run>/<task>/<arm>/<trial>/`` holding ``changes.json`` (what the agent changed relative to
+the starter, harness files removed: see :mod:`record`), ``transcript.jsonl`` (when there is one) and
+``result.json`` (the grades and the agent's metadata). Trials are numbered from 1; trial *i* of two arms forms a
+pair for the uplift.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from typing import Any
 from production_fastapi.evals.agents import Agent, AgentRun, recording_dir
 from production_fastapi.evals.arms import ARMS, prepare_workspace, strip_agent_files
 from production_fastapi.evals.checks import run_checks
+from production_fastapi.evals.record import record_changes
 from production_fastapi.evals.static import grade_rules
-from production_fastapi.evals.tasks import Task, copy_tree
+from production_fastapi.evals.tasks import Task
 from production_fastapi.evals.transcripts import usage_from_events
 
-__all__ = ["RESULT_FILE", "TrialSpec", "grade_trial", "run_eval", "write_run_meta"]
+__all__ = ["RESULT_FILE", "TrialSpec", "grade_trial", "run_eval", "write_run_meta", "write_trial"]
 
 RESULT_FILE = "result.json"
 
@@ -55,6 +58,7 @@ def grade_trial(
         "agent_error": agent_run.error,
         "timed_out": agent_run.timed_out,
         "seconds_agent": None if agent_run.seconds is None else round(agent_run.seconds, 2),
+        "tokens": agent_run.tokens,
         "usage": usage_from_events(agent_run.events).to_json(),
         "infra_error": None,
         "checks": {},
@@ -79,6 +83,25 @@ def grade_trial(
     }
     record["static"] = static.to_json()
     return record
+
+
+def write_trial(
+    out: Path, task: Task, files: Path, agent_run: AgentRun, record: dict[str, Any], *,
+    skip: frozenset[str] = frozenset(),
+) -> Path:
+    """Store one graded trial leanly: its changes against the starter, its transcript and its result."""
+    arm, trial = record["arm"], int(record["trial"])
+    target = recording_dir(out, task.id, arm, trial)
+    if target.exists():
+        shutil.rmtree(target)
+    record_changes(task.starter, files, out, f"{task.id}/{arm}/{trial}", skip=skip)
+    if agent_run.events:
+        # An empty transcript is not written: it says nothing, and identical empty files would be stored twice.
+        with (target / "transcript.jsonl").open("w", encoding="utf-8") as transcript:
+            for event in agent_run.events:
+                transcript.write(json.dumps(event) + "\n")
+    (target / RESULT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return target
 
 
 def write_run_meta(out: Path, meta: dict[str, Any]) -> None:
@@ -119,19 +142,7 @@ def run_eval(
                     agent_run = agent.run(task, workspace, trial)
                     strip_agent_files(workspace.repo)
                     record = grade_trial(task, arm, trial, workspace.repo, agent_run, agent_name=agent.name)
-                    target = recording_dir(out, task.id, arm, trial)
-                    if target.exists():
-                        shutil.rmtree(target)
-                    (target / "files").mkdir(parents=True)
-                    copy_tree(workspace.repo, target / "files")
-                    with (target / "transcript.jsonl").open("w", encoding="utf-8") as transcript:
-                        for event in agent_run.events:
-                            transcript.write(json.dumps(event) + "\n")
-                    meta = {
-                        key: record[key] for key in ("agent", "model", "agent_error", "timed_out", "seconds_agent")
-                    }
-                    (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-                    (target / RESULT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+                    write_trial(out, task, workspace.repo, agent_run, record)
                 records.append(record)
                 if progress is not None:
                     passed = sum(1 for outcome in record["checks"].values() if outcome == "passed")

@@ -35,9 +35,11 @@ AREAS = (
     "rate-limiting",
 )
 KINDS = ("feature", "vague", "fix", "spec")
-# Never copied out of an agent's workspace or into a pristine run: caches, VCS, environments, installed skills.
+# Never copied out of an agent's workspace or into a pristine run: caches (the reviewer's too: the static grader
+# writes one), VCS, environments.
 IGNORED_NAMES = frozenset({
     "__pycache__", ".git", ".venv", "venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "node_modules",
+    ".production-fastapi-cache", ".hypothesis", ".coverage",
 })
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _CHECK = re.compile(r"^(requested|unrequested):test_\w+$|^starter:[\w./-]+::test_\w+$|^rule:PF\d{3}$")
