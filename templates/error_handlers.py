@@ -9,8 +9,8 @@ query string, which may hold tokens) and ``request_id``.
 
 Validation errors (422) list each error's ``loc``, ``msg`` and ``type`` and deliberately drop pydantic's ``input``
 and ``ctx``: the input can be a password or a token, and error responses are logged and cached by proxies.
-Unhandled exceptions answer a generic 500; the traceback goes to the log (``middleware.AccessLogMiddleware``),
-never to the client. The 500 carries ``Connection: close``: Starlette re-raises the exception after sending it, and
+Unhandled exceptions answer a generic 500; the traceback goes to the log (the access line of
+``middleware.ProductionMiddleware``), never to the client. The 500 carries ``Connection: close``: Starlette re-raises the exception after sending it, and
 uvicorn then closes the connection, so the header tells clients and proxies not to send another request on it.
 
 A dependency that is down is not a bug: the exception types passed as ``unavailable=`` answer 503 with
@@ -115,7 +115,7 @@ def problem_response(
         # Extensions never overwrite the standard members.
         body.update({key: value for key, value in extensions.items() if key not in body})
     response_headers = dict(headers or {})
-    # The 500 response is sent outside every user middleware, SecurityHeadersMiddleware included.
+    # The 500 response is sent outside every user middleware, ProductionMiddleware (security headers) included.
     response_headers.setdefault("X-Content-Type-Options", "nosniff")
     if request_id is not None:
         response_headers[REQUEST_ID_HEADER] = request_id
@@ -170,8 +170,8 @@ async def validation_error_handler(request: Request, exc: Exception) -> ProblemR
 
 
 async def dependency_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
-    # Handled inside the middleware stack, so AccessLogMiddleware sees a 503 and no exception: the cause is logged
-    # here, with its traceback and (through structlog's context) the request ID. The client learns only to retry.
+    # Handled inside the middleware stack, so the access line (ProductionMiddleware) sees a 503 and no exception:
+    # the cause is logged here, with its traceback and (through structlog's context) the request ID. The client learns only to retry.
     logger.warning("dependency_unavailable", error_type=type(exc).__name__, exc_info=exc)
     return _from_request(
         request,
@@ -187,7 +187,7 @@ async def _unavailable_if_outage(
     if is_outage(exc):
         return await dependency_unavailable_handler(request, exc)
     # A bug that shares its exception type with an outage. Handled here, so nothing re-raises it: log its traceback
-    # (AccessLogMiddleware sees only the 500) and keep the connection, unlike an unhandled 500.
+    # (the access line sees only the 500) and keep the connection, unlike an unhandled 500.
     logger.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
     return _from_request(request, status=500, detail="An unexpected error occurred.")
 
@@ -195,7 +195,7 @@ async def _unavailable_if_outage(
 async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemResponse:
     # Starlette calls this from ServerErrorMiddleware, outside every user middleware: nothing wraps this response,
     # so it sets X-Request-ID itself (problem_response does) from the ID the middleware left in scope["state"].
-    # The exception text is never sent; AccessLogMiddleware has already logged it with its traceback.
+    # The exception text is never sent; ProductionMiddleware has already logged it with its traceback.
     # Connection: close because Starlette re-raises after this response and uvicorn then drops the connection:
     # without the header a client reusing it races the close and fails a request that has nothing to do with this.
     return _from_request(request, status=500, detail="An unexpected error occurred.", headers={"Connection": "close"})
