@@ -10,8 +10,9 @@ query string, which may hold tokens) and ``request_id``.
 Validation errors (422) list each error's ``loc``, ``msg`` and ``type`` and deliberately drop pydantic's ``input``
 and ``ctx``: the input can be a password or a token, and error responses are logged and cached by proxies.
 Unhandled exceptions answer a generic 500; the traceback goes to the log (the access line of
-``middleware.ProductionMiddleware``), never to the client. The 500 carries ``Connection: close``: Starlette re-raises the exception after sending it, and
-uvicorn then closes the connection, so the header tells clients and proxies not to send another request on it.
+``middleware.ProductionMiddleware``), never to the client. The 500 carries ``Connection: close``: Starlette
+re-raises the exception after sending it, and uvicorn then closes the connection, so the header tells clients and
+proxies not to send another request on it.
 
 A dependency that is down is not a bug: the exception types passed as ``unavailable=`` answer 503 with
 ``Retry-After`` (``create_app`` passes ``database.DATABASE_UNAVAILABLE``: SQLAlchemy's connection and pool errors,
@@ -171,7 +172,8 @@ async def validation_error_handler(request: Request, exc: Exception) -> ProblemR
 
 async def dependency_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
     # Handled inside the middleware stack, so the access line (ProductionMiddleware) sees a 503 and no exception:
-    # the cause is logged here, with its traceback and (through structlog's context) the request ID. The client learns only to retry.
+    # the cause is logged here, with its traceback and (through structlog's context) the request ID. The client
+    # learns only to retry.
     logger.warning("dependency_unavailable", error_type=type(exc).__name__, exc_info=exc)
     return _from_request(
         request,
