@@ -1,6 +1,6 @@
 """Structured logging with structlog: one JSON format for structlog, stdlib and uvicorn records, request ID included.
 
-Rules: PF201, PF202, PF203
+Rules: PF201, PF202, PF203, PF204
 
 Adopt: call ``configure_logging(level=..., json_logs=...)`` once, before the FastAPI app is created (``create_app``
 does): configuring inside lifespan is too late, uvicorn's loggers already print in their own format by then. Log

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from production_fastapi.install import destination, install
+from production_fastapi.install import INSTALLED_BY, destination, install
 
 CLI = Path(sys.executable).parent / "production-fastapi"
 LEAKY = """import httpx
@@ -52,8 +52,25 @@ def fake_tool(folder: Path, name: str) -> Path:
 
 
 def test_install_ships_the_launcher_and_only_it(skill: Path) -> None:
-    assert sorted(p.name for p in (skill / "scripts").iterdir()) == ["production-fastapi"]
+    assert sorted(p.name for p in (skill / "scripts").iterdir()) == [INSTALLED_BY, "production-fastapi"]
     assert os.access(skill / "scripts" / "production-fastapi", os.X_OK)
+    assert (skill / "scripts" / INSTALLED_BY).read_text(encoding="utf-8") == sys.executable + "\n"
+
+
+def forget_the_installer(skill: Path) -> None:
+    """As on a machine where the virtual environment that ran ``install`` is gone."""
+    (skill / "scripts" / INSTALLED_BY).unlink()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX executables")
+def test_launcher_runs_the_cli_through_the_python_that_installed_the_skill(skill: Path, tmp_path: Path) -> None:
+    # Nothing on PATH and an interpreter that cannot import the package: the installer's Python still can.
+    (tmp_path / "leaky.py").write_text(LEAKY, encoding="utf-8")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = run_launcher(skill, ["review", "--no-cache", "leaky.py"], path=str(empty), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "PF706" in result.stdout
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX executables")
@@ -72,6 +89,7 @@ def test_launcher_runs_the_installed_cli_and_passes_its_exit_status(skill: Path,
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX executables")
 def test_launcher_falls_back_to_uvx_then_pipx_from_the_repository(skill: Path, tmp_path: Path) -> None:
+    forget_the_installer(skill)
     tools = tmp_path / "tools"
     pipx = fake_tool(tools, "pipx")
     result = run_launcher(skill, ["review", "."], path=str(tools), cwd=tmp_path)
@@ -111,6 +129,7 @@ def test_launcher_falls_back_to_uvx_then_pipx_from_the_repository(skill: Path, t
 
 
 def test_launcher_with_nothing_available_says_what_to_do(skill: Path, tmp_path: Path) -> None:
+    forget_the_installer(skill)
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     result = run_launcher(skill, ["review", "."], path=str(empty), cwd=tmp_path)
@@ -128,6 +147,7 @@ def test_launcher_with_nothing_available_says_what_to_do(skill: Path, tmp_path: 
 
 def test_launcher_on_path_does_not_run_itself_forever(skill: Path, tmp_path: Path) -> None:
     # The skill's scripts folder put on PATH: `production-fastapi` found there is this launcher, not the CLI.
+    forget_the_installer(skill)
     result = run_launcher(skill, ["review", "."], path=str(skill / "scripts"), cwd=tmp_path)
     assert result.returncode == 127
     assert "is not available here" in result.stderr

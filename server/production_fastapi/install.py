@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from production_fastapi.cli import EXIT_OK, CommandError
 
 SKILL_NAME = "production-fastapi"
 LAUNCHER = "production-fastapi"
+#: Beside the launcher: the Python that installed the skill (one absolute path).
+INSTALLED_BY = "installed-by-python.txt"
 _AGENT_DIRS = {"claude": ".claude", "agents": ".agents"}
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
 
@@ -57,6 +60,9 @@ def _stage(target: Path) -> Path:
     # Only the launcher: the checkout's other scripts (test, demo) are for developing this package.
     (staging / "scripts").mkdir()
     shutil.copy2(root / "scripts" / LAUNCHER, staging / "scripts" / LAUNCHER)
+    # The interpreter that ran this install can run the CLI: the launcher tries it when nothing is on PATH (an
+    # agent's shell rarely has the virtual environment the user installed into).
+    (staging / "scripts" / INSTALLED_BY).write_text(sys.executable + "\n", encoding="utf-8")
     return staging
 
 

@@ -162,9 +162,16 @@ def test_the_brief_of_a_real_task_gives_nothing_of_the_grader_away(tmp_path: Pat
               for path in task.hidden_tests.glob("*.py") for line in path.read_text().splitlines()
               if line.lstrip().startswith(("def test_", "async def test_"))}
     assert hidden
+    # The server's instructions are what every MCP client sees, the same for every task: they may name rule codes
+    # as examples. Everything else in the brief must not.
+    from production_fastapi.mcp.guidance import INSTRUCTIONS
+
+    quoted = "\n".join(f"> {line}".rstrip() for line in INSTRUCTIONS.strip().splitlines())
+    assert quoted in text
+    own = text.replace(quoted, "")
     for secret in (*hidden, *task.rules, *(variant.name for variant in task.bad), "variant", "hidden", "oracle",
                    "unrequested", "evals/tasks"):
-        assert secret not in text, secret
+        assert secret not in own, secret
 
 
 def test_bad_protocol_input_is_refused_in_one_line(evals_dir: Path, tmp_path: Path) -> None:

@@ -138,13 +138,21 @@ class _Versions:
         if any(first <= violation.line <= last for first, last in ranges):
             return None
         # Compatibility code keeps the old spelling on purpose: a rewrite to the new API breaks the old versions.
-        return _to_finding(rule, violation, path, fix_allowed=scope == "full" and not ranges)
+        # A project that declares no range for the library may run on any version of it: a rewrite that holds only
+        # on some cannot be promised safe there, so it is offered as unsafe.
+        declared = bool(dict(self.targets).get(condition.library))
+        return _to_finding(
+            rule, violation, path, fix_allowed=scope == "full" and not ranges, force_unsafe=not declared
+        )
 
 
-def _to_finding(rule: Rule, violation: Violation, path: str, *, fix_allowed: bool = True) -> Finding:
+def _to_finding(
+    rule: Rule, violation: Violation, path: str, *, fix_allowed: bool = True, force_unsafe: bool = False
+) -> Finding:
     applicability: str | None = None
     if rule.fix is not None and violation.fixable and fix_allowed:
-        applicability = "unsafe" if rule.fix_applicability == "unsafe" or violation.unsafe_fix else "safe"
+        unsafe = force_unsafe or rule.fix_applicability == "unsafe" or violation.unsafe_fix
+        applicability = "unsafe" if unsafe else "safe"
     return Finding(
         path=violation.path or path,
         line=violation.line,

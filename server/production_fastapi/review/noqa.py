@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["ALL", "Suppressions", "parse_suppressions"]
+__all__ = ["ALL", "EQUIVALENT", "Suppressions", "parse_suppressions"]
 
 #: Marker for "every code": a bare noqa comment, with no codes after it.
 ALL: frozenset[str] = frozenset({"*"})
@@ -29,6 +29,19 @@ def _codes(group: str | None) -> frozenset[str]:
     if not group:
         return ALL
     return frozenset(code.upper() for code in _CODE.findall(group))
+
+
+#: Codes of other linters that name the same defect as one of ours. A maintainer who silenced ruff's or
+#: flake8-async's check on a line decided that question already; reporting ours there repeats what they overruled.
+EQUIVALENT: dict[str, frozenset[str]] = {
+    "PF001": frozenset({"S608"}),
+    "PF201": frozenset({"T201"}),
+    "PF701": frozenset({"ASYNC210", "ASYNC212"}),
+    "PF702": frozenset({"ASYNC251"}),
+    "PF703": frozenset({"ASYNC230"}),
+    "PF704": frozenset({"ASYNC220", "ASYNC221", "ASYNC222"}),
+    "PF707": frozenset({"RUF006"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +61,10 @@ class Suppressions:
 
     @staticmethod
     def _matches(codes: frozenset[str], code: str) -> bool:
-        return codes is ALL or "*" in codes or code in codes
+        if codes is ALL or "*" in codes or code in codes:
+            return True
+        twins = EQUIVALENT.get(code)
+        return twins is not None and not twins.isdisjoint(codes)
 
 
 #: What the tokenizer sees in Python text, reduced to what matters here: comments, and string literals to skip (a

@@ -274,6 +274,10 @@ def _is_path(ctx: FileContext, node: ast.expr, at: ast.AST, depth: int = 0) -> b
 
 @file_rule(
     code="PF703",
+    opt_in=(
+        "reading a small local file in an async handler is usually harmless; it matters only for large "
+        "or remote files"
+    ),
     name="blocking-file-io-in-async",
     severity="warning",
     message="blocking file I/O inside `async def`",
@@ -386,8 +390,18 @@ def blocking_subprocess(ctx: FileContext) -> Iterator[Violation]:
     for call in ctx.calls(*BLOCKING_PROCESS):
         if ctx.in_async_function(call):
             name = ctx.qualified_name(call.func)
+            if name == "os.waitpid" and _polls(ctx, call):
+                continue  # os.WNOHANG: returns at once whether or not the child has exited
             yield ctx.violation(call, f"blocking `{name}()` inside `async def`: use "
                                 "`asyncio.create_subprocess_exec` or `asyncio.to_thread`")
+
+
+def _polls(ctx: FileContext, call: ast.Call) -> bool:
+    """``os.waitpid(pid, os.WNOHANG)`` (or options combining it): a non-blocking poll."""
+    options = call.args[1] if len(call.args) > 1 else keyword(call, "options")
+    return options is not None and any(
+        ctx.qualified_name(node) == "os.WNOHANG" for node in ast.walk(options) if isinstance(node, ast.expr)
+    )
 
 
 # --- PF705 ----------------------------------------------------------------------------------------------------
@@ -593,7 +607,7 @@ def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
             if is_none(keyword(call, "socket_timeout")):
                 yield ctx.violation(call, "`socket_timeout=None` lets a stalled Redis hold the request forever")
         elif qualified == "aiohttp.ClientSession":
-            if timeout is None and not has_star_kwargs(call):
+            if timeout is None and not has_star_kwargs(call) and not _times_its_requests(ctx, call):
                 yield ctx.violation(call, "`aiohttp.ClientSession()` without `timeout=` waits up to 5 minutes")
         elif qualified in _REQUESTS_CALLS:
             if timeout is None and not has_star_kwargs(call):
@@ -608,6 +622,18 @@ def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
             and _httpx_client(ctx, call.func.value, call)
         ):
             yield ctx.violation(call, "`timeout=None` disables the client's timeout for this request")
+
+
+def _times_its_requests(ctx: FileContext, session: ast.Call) -> bool:
+    """A session whose requests each pass ``timeout=``: any call in the same function giving one counts (the
+    session's own default then never applies to the calls that matter)."""
+    scope = ctx.enclosing_function(session)
+    if scope is None:
+        return False
+    return any(
+        isinstance(node, ast.Call) and node is not session and keyword(node, "timeout") is not None
+        for node in ast.walk(scope)
+    )
 
 
 # --- PF707 ----------------------------------------------------------------------------------------------------

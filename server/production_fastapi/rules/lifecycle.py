@@ -219,6 +219,7 @@ def _binds(statement: ast.stmt, name: str) -> bool:
 
 @file_rule(
     code="PF102",
+    opt_in="a client per request is a cost, not a failure, on low-traffic routes; judged findings were debatable",
     name="client-per-request",
     severity="warning",
     message="client created for every request: create it once in lifespan and share it",

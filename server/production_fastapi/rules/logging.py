@@ -40,6 +40,7 @@ def _under_main_guard(ctx: FileContext, node: ast.AST) -> bool:
 
 @file_rule(
     code="PF201",
+    opt_in="`print` is often deliberate console output (startup banners, command-line helpers inside a package)",
     name="print-call",
     severity="warning",
     message="`print()` in application code: log a structured event instead",

@@ -293,6 +293,7 @@ def _headers_lack_retry_after(call: ast.Call, http_exception: bool) -> bool:
 
 @file_rule(
     code="PF903",
+    opt_in="clients and proxies retry a 429 without `Retry-After` too; a missing header is a convention, not a failure",
     name="retry-after-missing",
     severity="warning",
     message="429 response without a `Retry-After` header",

@@ -143,6 +143,10 @@ def _built_string(ctx: FileContext, node: ast.expr) -> str | None:
 
 @file_rule(
     code="PF001",
+    opt_in=(
+        "no data flow: it cannot tell request data from internal identifiers, and the judged findings on "
+        "unseen packages were DDL names and operator scripts"
+    ),
     name="sql-built-from-strings",
     severity="error",
     message="SQL built from a formatted string: pass values as bound parameters",
@@ -473,6 +477,10 @@ def _decoding_disabled(model: ast.ClassDef) -> bool:
 
 @file_rule(
     code="PF008",
+    opt_in=(
+        "JSON is pydantic-settings' documented format for list settings; the comma-separated convention "
+        "is a house choice"
+    ),
     name="settings-list-parsed-as-json",
     severity="warning",
     message="list setting is parsed as JSON from the environment: `A,B` fails at startup",
@@ -733,6 +741,10 @@ def _exception_handler_functions(ctx: FileContext) -> Iterator[tuple[ast.AsyncFu
 
 @file_rule(
     code="PF005",
+    opt_in=(
+        "whether an exception's text is safe to show depends on where it comes from (often the caller's "
+        "own bad input); judged findings were mostly debatable or wrong"
+    ),
     name="error-detail-leak",
     severity="error",
     message="exception text sent to the client: log it and return a generic message",
