@@ -22,7 +22,7 @@ import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from benchmarks.precision.packages import PACKAGES, Package, default_dir, manifest_path
+from benchmarks.precision.packages import PACKAGES, SETS, Package, default_dir, manifest_path
 
 __all__ = ["fetch_all", "main"]
 
@@ -150,11 +150,16 @@ def fetch_all(root: Path, packages: tuple[Package, ...] = PACKAGES) -> list[dict
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", type=Path, default=default_dir(), help="where to unpack (default: %(default)s)")
+    parser.add_argument("--dir", type=Path, default=None, help=f"where to unpack (default: {default_dir()}, and "
+                        "its holdout/ folder for --set holdout)")
+    parser.add_argument("--set", choices=tuple(SETS), default="judged", help="which package list (default: judged)")
     args = parser.parse_args(argv)
-    root: Path = args.dir.expanduser().resolve()
+    chosen: Path = args.dir if args.dir is not None else (
+        default_dir() if args.set == "judged" else default_dir() / args.set
+    )
+    root = chosen.expanduser().resolve()
     try:
-        entries = fetch_all(root)
+        entries = fetch_all(root, SETS[args.set])
     except (FetchError, OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
         print(f"fetch: {exc}", file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PACKAGES", "Package", "default_dir", "load_manifest", "manifest_path"]
+__all__ = ["HOLDOUT", "PACKAGES", "SETS", "Package", "default_dir", "load_manifest", "manifest_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,22 @@ PACKAGES: tuple[Package, ...] = (
     Package("fastapi-jwt-auth", "0.5.0", "auth library (pydantic v1 era, unmaintained)"),
     Package("fastapi-pagination", "0.16.1", "API helper library"),
 )
+
+
+#: A second set, reviewed only after the rules were tuned on the first: the test that the tuning generalises. Rules
+#: are never changed on evidence from these packages before a measurement on them is recorded.
+HOLDOUT: tuple[Package, ...] = (
+    Package("nicegui", "3.18.0", "UI framework served by FastAPI"),
+    Package("aim", "3.29.1", "ML experiment tracker with a FastAPI back end"),
+    Package("feast", "0.67.0", "feature store with a FastAPI feature server"),
+    Package("freqtrade", "2026.9", "trading bot with a FastAPI REST API"),
+    Package("fastapi-crudrouter", "0.8.6", "CRUD router library"),
+    Package("fastapi-mail", "1.6.8", "mail library"),
+    Package("letta", "0.34.12", "agent framework server"),
+    Package("khoj", "1.42.10", "personal AI assistant server"),
+)
+
+SETS: dict[str, tuple[Package, ...]] = {"judged": PACKAGES, "holdout": HOLDOUT}
 
 
 def default_dir() -> Path:

@@ -212,3 +212,17 @@ def test_the_cache_keys_on_the_declared_versions(tmp_path: Path) -> None:
     assert review_paths([root], select=["PF6"], jobs=1).findings == []
     (root / "requirements.txt").write_text("pydantic>=2\n")
     assert review_paths([root], select=["PF6"], jobs=1).findings == first.findings
+
+
+@pytest.mark.parametrize(
+    ("fastapi", "pydantic"),
+    [("fastapi>=0.61", ">=1,<3"), ("fastapi<0.100", "<2"), ("fastapi>=0.115", None)],
+    ids=["floor-before-0.100", "only-before-0.100", "floor-after-0.100"],
+)
+def test_an_undeclared_pydantic_follows_what_the_fastapi_range_allows(
+    tmp_path: Path, fastapi: str, pydantic: str | None
+) -> None:
+    """FastAPI before 0.100 requires pydantic 1: a project that names only FastAPI, with a floor that old, may
+    run on pydantic 1, so v2-only advice holds only where the code would break on v2."""
+    _write(tmp_path, {"requirements.txt": f"{fastapi}\n"})
+    assert dict(declared_targets(tmp_path)).get("pydantic") == pydantic

@@ -320,4 +320,19 @@ def _declared(root: Path, _stamp: tuple[tuple[str, int, int], ...]) -> Targets:
     for name, spec in pinned.items():
         if not result.get(name):
             result[name] = spec
+    if not result.get("pydantic") and result.get("fastapi"):
+        implied = _pydantic_implied_by_fastapi(result["fastapi"])
+        if implied:
+            result["pydantic"] = implied
     return tuple(sorted((name, spec) for name, spec in result.items() if spec))
+
+
+def _pydantic_implied_by_fastapi(fastapi: str) -> str:
+    """The pydantic range a project gets through FastAPI when it names none itself: FastAPI before 0.100 requires
+    pydantic 1, so a range that still admits those releases may run on either major version ("" when it does not:
+    the current release is assumed, as for any undeclared library)."""
+    from production_fastapi.review.targets import coverage
+    from production_fastapi.rules.base import VersionCondition
+
+    scope = coverage((("fastapi", fastapi),), VersionCondition.parse("fastapi>=0.100"))
+    return {"compat": ">=1,<3", "off": "<2"}.get(scope, "")
