@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import types
 import warnings
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from production_fastapi.review import fix_source, review_source
+from production_fastapi.review import Config, fix_source, review_source
 
 
 def _module(source: str, name: str) -> types.ModuleType:
@@ -27,8 +28,13 @@ def _module(source: str, name: str) -> types.ModuleType:
     return module
 
 
+#: A project that declares pydantic 2, as the projects these safe fixes are promised for do: with no declared range
+#: the project may still run on pydantic 1, and every version-dependent rewrite is offered as unsafe.
+V2_PROJECT = Config(root=Path.cwd(), targets=(("pydantic", ">=2.5"),))
+
+
 def _fixed(source: str, code: str, *, unsafe: bool = False) -> str:
-    after, remaining = fix_source(source, "app/models.py", select=[code], unsafe_fixes=unsafe)
+    after, remaining = fix_source(source, "app/models.py", select=[code], unsafe_fixes=unsafe, config=V2_PROJECT)
     assert after != source, f"{code} did not fix its own case"
     assert not [f for f in remaining if f.code == code]
     return after
@@ -48,7 +54,8 @@ def _outcome(call: Callable[[], Any]) -> object:
 
 
 def _applicability(source: str, code: str) -> set[str | None]:
-    return {f.fix_applicability for f in review_source(source, "app/models.py", select=[code]) if f.code == code}
+    found = review_source(source, "app/models.py", select=[code], config=V2_PROJECT)
+    return {f.fix_applicability for f in found if f.code == code}
 
 
 # --- safe fixes: same behaviour on Pydantic 2 --------------------------------------------------------------------

@@ -21,7 +21,9 @@ from benchmarks.precision.collect import collect, default_reviewer, fix_diff, fi
 from benchmarks.precision.fetch import _unpack_sdist, _unpack_wheel
 from benchmarks.precision.sample import draw
 
-APP = """from fastapi import FastAPI
+APP = """import logging
+
+from fastapi import FastAPI
 from pydantic import BaseModel
 
 app = FastAPI()
@@ -36,7 +38,7 @@ class Item(BaseModel):
 
 @app.get("/")
 async def root() -> dict[str, str]:
-    print("hello")
+    logging.basicConfig()
     return {"ok": "yes"}
 """
 
@@ -59,9 +61,9 @@ def test_review_keys_excerpts_and_fix_diff(tmp_path: Path) -> None:
     reviewer = default_reviewer()
     (review,) = collect(tmp_path, reviewer, jobs=1)
     by_code = {r["code"]: r for r in review.findings}
-    printed = by_code["PF201"]
-    assert printed["key"].startswith("demo==1.0:demo/app.py:PF201:")
-    assert (printed["line"], printed["fix_offered"]) == (16, "none")
+    printed = by_code["PF202"]
+    assert printed["key"].startswith("demo==1.0:demo/app.py:PF202:")
+    assert (printed["line"], printed["fix_offered"]) == (18, "none")
     assert printed["abs_path"] == str((folder / "demo" / "app.py").resolve())
     config = by_code["PF602"]
     assert config["fix_offered"] == "safe"
@@ -73,7 +75,7 @@ def test_review_keys_excerpts_and_fix_diff(tmp_path: Path) -> None:
     (folder / "demo" / "app.py").write_text("\n" + APP, encoding="utf-8")
     (moved,) = collect(tmp_path, reviewer, jobs=1)
     assert sorted(r["key"] for r in moved.findings) == sorted(r["key"] for r in review.findings)
-    assert {r["line"] for r in moved.findings if r["code"] == "PF201"} == {17}
+    assert {r["line"] for r in moved.findings if r["code"] == "PF202"} == {19}
     # One finding for each rule: every rule's minimum outweighs a smaller --size.
     codes = {r["code"] for r in review.findings}
     assert len(codes) >= 2, codes

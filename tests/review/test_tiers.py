@@ -2,7 +2,7 @@
 
 Opt-in rules run only when a selector names them by full code or is ``ALL``; a prefix selects the default rules
 under it. Checked through the Python API, pyproject.toml and the command line, on a file that triggers an opt-in
-rule (PF203) and a default one (PF201) in the same area.
+rule (PF203) and a default one (PF202) in the same area.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 @app.get("/orders/{order_id}")
 async def get_order(order_id: str) -> str:
     logger.info(f"fetching {order_id}")
-    print(order_id)
+    logging.basicConfig()
     return order_id
 """
 
@@ -43,24 +43,26 @@ def test_every_opt_in_rule_says_why_and_the_default_set_is_most_of_the_catalog()
     assert opt_in, "the catalog has opt-in rules"
     assert all(rule.opt_in.strip() and "\n" not in rule.opt_in for rule in opt_in)
     assert "PF203" in {rule.code for rule in opt_in}
-    assert len(opt_in) < len(all_rules()) / 4
+    # Judged evidence moved a rule here when it was debatable or wrong more often than right on unseen code; the
+    # default set stays the larger part of the catalog.
+    assert len(opt_in) < len(all_rules()) / 3
 
 
 def test_no_configuration_runs_the_default_set_only(tmp_path: Path) -> None:
     chosen = {rule.code for rule in rules_for(Config(root=tmp_path), tmp_path / "app" / "main.py")}
     assert chosen == {rule.code for rule in all_rules() if rule.tier == "default"}
-    assert _codes() == {"PF201"}
-    assert _codes(select=["PF"]) == {"PF201"}
+    assert _codes() == {"PF202"}
+    assert _codes(select=["PF"]) == {"PF202"}
 
 
 @pytest.mark.parametrize(
     ("selection", "expected"),
     [
         ({"select": ["PF203"]}, {"PF203"}),
-        ({"extend_select": ["PF203"]}, {"PF201", "PF203"}),
-        ({"select": ["PF2"]}, {"PF201"}),  # a prefix never switches an opt-in rule on
-        ({"select": ["PF20"]}, {"PF201"}),
-        ({"select": ["ALL"]}, {"PF201", "PF203"}),
+        ({"extend_select": ["PF203"]}, {"PF202", "PF203"}),
+        ({"select": ["PF2"]}, {"PF202"}),  # a prefix never switches an opt-in rule on
+        ({"select": ["PF20"]}, {"PF202"}),
+        ({"select": ["ALL"]}, {"PF202", "PF203"}),
         ({"select": ["PF203"], "ignore": ["PF203"]}, set()),
         ({"select": ["ALL"], "ignore": ["PF2"]}, set()),
         ({"select": ["PF203"], "ignore": ["PF2"]}, {"PF203"}),  # the more specific selector wins, as in ruff
@@ -75,9 +77,9 @@ def test_pyproject_extend_select_enables_an_opt_in_rule(tmp_path: Path) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.py").write_text(NOISY)
     report = review_paths([tmp_path], cache=False, jobs=1)
-    assert {f.code for f in report.findings if f.code.startswith("PF2")} == {"PF201", "PF203"}
+    assert {f.code for f in report.findings if f.code.startswith("PF2")} == {"PF202", "PF203"}
     (tmp_path / "pyproject.toml").write_text('[tool.production-fastapi]\nselect = ["PF2"]\n')
-    assert {f.code for f in review_paths([tmp_path], cache=False, jobs=1).findings} == {"PF201"}
+    assert {f.code for f in review_paths([tmp_path], cache=False, jobs=1).findings} == {"PF202"}
 
 
 def test_cli_extend_select_works_without_a_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +91,7 @@ def test_cli_extend_select_works_without_a_config_file(tmp_path: Path, capsys: p
     main(["review", "--no-cache", "--exit-zero", "--extend-select", "PF203", str(target)])
     out = capsys.readouterr().out
     assert "PF203" in out
-    assert "PF201" in out
+    assert "PF202" in out
 
 
 def test_rule_command_shows_the_set_and_contexts(capsys: pytest.CaptureFixture[str]) -> None:
