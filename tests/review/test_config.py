@@ -157,3 +157,17 @@ def test_services_with_their_own_pyproject_are_separate_projects_under_one_confi
     config = find_config(tmp_path / "orders" / "svc")
     assert (config.root, config.project_root) == (tmp_path, tmp_path / "orders")
     assert _codes(tmp_path) == [("billing/svc/main.py", "PF301")]
+
+
+def test_a_path_exclude_holds_when_the_project_is_reviewed_as_dot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`production-fastapi review .` from the project root: "." is the root itself, so `extend-exclude = ["a/b"]`
+    matches a/b (a regression once turned "." into its parent folder and every path pattern stopped matching)."""
+    (tmp_path / "pyproject.toml").write_text('[tool.production-fastapi]\nextend-exclude = ["evals/tasks"]\n')
+    for folder in ("app", "evals/tasks/one"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "main.py").write_text("import time\n\n\nasync def f() -> None:\n    time.sleep(1)\n")
+    monkeypatch.chdir(tmp_path)
+    report = review_paths([Path(".")], cache=False, jobs=1)
+    assert sorted({f.path for f in report.findings}) == ["app/main.py"]

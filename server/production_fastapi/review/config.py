@@ -242,8 +242,10 @@ def resolve_directory(directory: str) -> Path:
 
 def resolve_path(path: Path) -> Path:
     """``path.resolve()`` with the directory part memoized: a run resolves thousands of files in a few hundred
-    directories, and resolving walks every component with a system call."""
-    return resolve_directory(os.path.dirname(os.path.abspath(path))) / path.name
+    directories, and resolving walks every component with a system call. The last component is taken from the
+    absolute path: ``Path(".").name`` is empty, and ``.`` must resolve to the working directory itself."""
+    head, tail = os.path.split(os.path.abspath(path))
+    return resolve_directory(head) / tail if tail else resolve_directory(head)
 
 
 @functools.cache
