@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -74,3 +79,27 @@ def claude_cli_version(binary: Path) -> str:
     completed = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False)
     cli = completed.stdout.strip().removesuffix("(Claude Code)").strip() or f"unknown ({completed.stderr.strip()})"
     return f"Claude Code {cli} (claude-agent-sdk {version('claude-agent-sdk')})"
+
+
+@contextmanager
+def swapping(root: Path, pause: float = 0.0005) -> Iterator[None]:
+    """While inside, a thread flips ``root/app`` between the real folder and ``root/.link`` (a link the caller made
+    to a folder outside), the check-then-use race the hostile-checkout tests drive. Stops and joins on exit."""
+    stop = threading.Event()
+
+    def swap() -> None:
+        while not stop.is_set():
+            os.rename(root / "app", root / ".dir")
+            os.rename(root / ".link", root / "app")
+            time.sleep(pause)
+            os.rename(root / "app", root / ".link")
+            os.rename(root / ".dir", root / "app")
+            time.sleep(pause)
+
+    thread = threading.Thread(target=swap, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import swapping
 
 from production_fastapi import fsaccess
 from production_fastapi.fsaccess import AccessError
@@ -156,21 +155,8 @@ def test_a_concurrent_swapper_never_gets_an_outside_read(mode: str, tree: tuple[
     the inside bytes or is refused, for a fixed number of rounds."""
     root, fd, outside = tree
     (root / ".link").symlink_to(outside, target_is_directory=True)
-    stop = threading.Event()
-
-    def swap() -> None:
-        while not stop.is_set():
-            os.rename(root / "app", root / ".dir")
-            os.rename(root / ".link", root / "app")
-            time.sleep(0.0002)
-            os.rename(root / "app", root / ".link")
-            os.rename(root / ".dir", root / "app")
-            time.sleep(0.0002)
-
-    thread = threading.Thread(target=swap, daemon=True)
-    thread.start()
     results = {"inside": 0, "refused": 0, "outside": 0}
-    try:
+    with swapping(root, pause=0.0002):
         for _ in range(3000):
             try:
                 data = read(fd, "app/main.py")
@@ -178,8 +164,5 @@ def test_a_concurrent_swapper_never_gets_an_outside_read(mode: str, tree: tuple[
                 results["refused"] += 1
                 continue
             results["inside" if data == b"inside\n" else "outside"] += 1
-    finally:
-        stop.set()
-        thread.join(10)
     assert results["outside"] == 0, results
     assert results["inside"] > 0, results

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+from helpers import swapping
 from mcp import Client
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
@@ -114,24 +115,8 @@ def swapped_app(workspace: Workspace) -> Iterator[Workspace]:
     (evil / "main.py").write_text(SLEEPY + "# hunter2\n")
     (allowed / "app" / "main.py").write_text("x = 1\n")
     (allowed / ".link").symlink_to(evil, target_is_directory=True)
-    stop = threading.Event()
-
-    def swap() -> None:
-        while not stop.is_set():
-            os.rename(allowed / "app", allowed / ".dir")
-            os.rename(allowed / ".link", allowed / "app")
-            time.sleep(0.0005)
-            os.rename(allowed / "app", allowed / ".link")
-            os.rename(allowed / ".dir", allowed / "app")
-            time.sleep(0.0005)
-
-    thread = threading.Thread(target=swap, daemon=True)
-    thread.start()
-    try:
+    with swapping(allowed):
         yield workspace
-    finally:
-        stop.set()
-        thread.join(10)
 
 
 @pytest.mark.timeout(120)

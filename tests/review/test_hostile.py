@@ -15,13 +15,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import swapping
 
 from production_fastapi.cli import main
 from production_fastapi.review import Config, review_paths
@@ -371,24 +371,8 @@ def swapped_tree(tmp_path: Path) -> Iterator[Path]:
     (root / "app" / "main.py").write_text(CLEAN)
     (evil / "main.py").write_text(SLEEPY)
     (root / ".link").symlink_to(evil, target_is_directory=True)
-    stop = threading.Event()
-
-    def swap() -> None:
-        while not stop.is_set():
-            os.rename(root / "app", root / ".dir")
-            os.rename(root / ".link", root / "app")
-            time.sleep(0.0005)
-            os.rename(root / "app", root / ".link")
-            os.rename(root / ".dir", root / "app")
-            time.sleep(0.0005)
-
-    thread = threading.Thread(target=swap, daemon=True)
-    thread.start()
-    try:
+    with swapping(root):
         yield root
-    finally:
-        stop.set()
-        thread.join(10)
 
 
 def test_a_folder_swapped_for_a_link_mid_review_never_yields_outside_findings(swapped_tree: Path) -> None:
