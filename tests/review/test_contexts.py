@@ -37,6 +37,8 @@ from production_fastapi.rules.contexts import context_at, file_context, path_con
         ("manage.py", "script"),
         ("orders/__main__.py", "script"),
         ("scripts/start.sh", "script"),
+        ("khoj/database/management/commands/seed.py", "script"),  # Django-style one-off commands
+        ("orders/commands/create_order.py", "service"),  # command handlers of the service itself
         ("orders/tasks.py", "service"),  # background tasks run in the service
         ("orders/latest_tests_report.py", "service"),
     ],
@@ -86,6 +88,12 @@ def handler(verbose):
         g = 7
     if settings.DEBUG and verbose:
         h = 8
+    if in_debug_mode():
+        k = 11
+    if not settings.is_dev_mode():
+        m = 12
+    if feature_enabled():
+        n = 13
     return 0
 
 
@@ -112,6 +120,9 @@ if __name__ == "__main__":
         ("h", "debug"),
         ("i", "script"),
         ("j", "script"),
+        ("k", "debug"),
+        ("m", "service"),
+        ("n", "service"),
     ],
 )
 def test_blocks_inside_a_service_file(name: str, expected: str) -> None:

@@ -38,8 +38,9 @@ class Item(BaseModel):
 
 @app.get("/")
 async def root() -> dict[str, str]:
-    logging.basicConfig()
     return {"ok": "yes"}
+
+logging.basicConfig()
 """
 
 
@@ -63,7 +64,7 @@ def test_review_keys_excerpts_and_fix_diff(tmp_path: Path) -> None:
     by_code = {r["code"]: r for r in review.findings}
     printed = by_code["PF202"]
     assert printed["key"].startswith("demo==1.0:demo/app.py:PF202:")
-    assert (printed["line"], printed["fix_offered"]) == (18, "none")
+    assert (printed["line"], printed["fix_offered"]) == (20, "none")
     assert printed["abs_path"] == str((folder / "demo" / "app.py").resolve())
     config = by_code["PF602"]
     assert config["fix_offered"] == "safe"
@@ -75,7 +76,7 @@ def test_review_keys_excerpts_and_fix_diff(tmp_path: Path) -> None:
     (folder / "demo" / "app.py").write_text("\n" + APP, encoding="utf-8")
     (moved,) = collect(tmp_path, reviewer, jobs=1)
     assert sorted(r["key"] for r in moved.findings) == sorted(r["key"] for r in review.findings)
-    assert {r["line"] for r in moved.findings if r["code"] == "PF202"} == {19}
+    assert {r["line"] for r in moved.findings if r["code"] == "PF202"} == {21}
     # One finding for each rule: every rule's minimum outweighs a smaller --size.
     codes = {r["code"] for r in review.findings}
     assert len(codes) >= 2, codes

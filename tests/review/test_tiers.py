@@ -29,8 +29,10 @@ logger = logging.getLogger(__name__)
 @app.get("/orders/{order_id}")
 async def get_order(order_id: str) -> str:
     logger.info(f"fetching {order_id}")
-    logging.basicConfig()
     return order_id
+
+
+logging.basicConfig()
 """
 
 

@@ -119,7 +119,7 @@ def _scope_bindings(ctx: FileContext, scope: ast.AST) -> _ScopeBindings:
     return bindings
 
 
-def _assigned_values(ctx: FileContext, name: str, at: ast.AST) -> list[ast.expr] | None:
+def assigned_values(ctx: FileContext, name: str, at: ast.AST) -> list[ast.expr] | None:
     """Every value assigned to ``name`` in the scope ``at`` sees (its function, else the module).
 
     None when the name is also bound some way we can't read (loop target, ``with ... as``, parameter without the
@@ -267,7 +267,7 @@ def _is_path(ctx: FileContext, node: ast.expr, at: ast.AST, depth: int = 0) -> b
         annotation = _parameter_annotation(ctx, node.id, at)
         if annotation is not None:
             return _annotation_is(ctx, annotation, _PATH_CLASSES)
-        values = _assigned_values(ctx, node.id, at)
+        values = assigned_values(ctx, node.id, at)
         return bool(values) and all(_is_path(ctx, v, v, depth + 1) for v in values or ())
     return False
 
@@ -419,7 +419,7 @@ _ENGINE_IO = frozenset({"connect", "begin", "execute", "raw_connection"})
 
 def _sync_factory(ctx: FileContext, name: str, at: ast.AST) -> str | None:
     """'sessionmaker' or 'engine' when ``name`` is bound only to a sync sessionmaker or a sync engine."""
-    values = _assigned_values(ctx, name, at)
+    values = assigned_values(ctx, name, at)
     if not values:
         return None
     kinds: set[str] = set()
@@ -561,7 +561,7 @@ def _httpx_client(ctx: FileContext, receiver: ast.expr, at: ast.AST) -> bool:
                     and ctx.qualified_name(item.context_expr.func) in _HTTPX_CLIENTS
                 ):
                     return True
-    values = _assigned_values(ctx, receiver.id, at)
+    values = assigned_values(ctx, receiver.id, at)
     return bool(values) and all(
         isinstance(v, ast.Call) and ctx.qualified_name(v.func) in _HTTPX_CLIENTS for v in values or ()
     )
@@ -577,9 +577,10 @@ def _httpx_client(ctx: FileContext, receiver: ast.expr, at: ast.AST) -> bool:
     requires=("httpx", "redis", "aiohttp", "requests"),
     docs=RuleDocs(
         what_it_does="Flags `timeout=None` (or `httpx.Timeout(None)`) on httpx clients and requests, "
-        "`socket_timeout=None` on Redis clients, `aiohttp.ClientSession()` without `timeout=` (its default is "
-        "5 minutes) and `requests` calls without `timeout=` (its default is none at all). httpx's 5-second "
-        "default and redis-py 8's 5-second socket timeout are fine.",
+        "`socket_timeout=None` on Redis clients, an `aiohttp.ClientTimeout()` that sets neither `total` nor "
+        "`sock_read` (every field defaults to no limit), and `requests` calls without `timeout=` (its default is "
+        "none at all). httpx's 5-second default, redis-py 8's 5-second socket timeout and an aiohttp session's "
+        "own 5-minute default are left alone: bounded, if generous.",
         why="A dependency that accepts the connection and never answers holds the request, its worker slot and a "
         "pooled connection forever. Under load the pool empties, every new request waits for a connection, and "
         "one hung upstream takes the whole service down with it.",
@@ -606,9 +607,12 @@ def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
         elif qualified in _REDIS_CLIENTS:
             if is_none(keyword(call, "socket_timeout")):
                 yield ctx.violation(call, "`socket_timeout=None` lets a stalled Redis hold the request forever")
-        elif qualified == "aiohttp.ClientSession":
-            if timeout is None and not has_star_kwargs(call) and not _times_its_requests(ctx, call):
-                yield ctx.violation(call, "`aiohttp.ClientSession()` without `timeout=` waits up to 5 minutes")
+        elif qualified == "aiohttp.ClientTimeout":
+            # Every field defaults to None (no limit); a session without `timeout=` gets 5 minutes instead.
+            unbounded = [keyword(call, "total") if not call.args else call.args[0], keyword(call, "sock_read")]
+            if not has_star_kwargs(call) and all(v is None or is_none(v) for v in unbounded):
+                yield ctx.violation(call, "`aiohttp.ClientTimeout()` without `total` or `sock_read` lets a read "
+                                    "wait forever")
         elif qualified in _REQUESTS_CALLS:
             if timeout is None and not has_star_kwargs(call):
                 yield ctx.violation(call, f"`{qualified}()` without `timeout=` can wait forever")
@@ -622,18 +626,6 @@ def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
             and _httpx_client(ctx, call.func.value, call)
         ):
             yield ctx.violation(call, "`timeout=None` disables the client's timeout for this request")
-
-
-def _times_its_requests(ctx: FileContext, session: ast.Call) -> bool:
-    """A session whose requests each pass ``timeout=``: any call in the same function giving one counts (the
-    session's own default then never applies to the calls that matter)."""
-    scope = ctx.enclosing_function(session)
-    if scope is None:
-        return False
-    return any(
-        isinstance(node, ast.Call) and node is not session and keyword(node, "timeout") is not None
-        for node in ast.walk(scope)
-    )
 
 
 # --- PF707 ----------------------------------------------------------------------------------------------------
@@ -699,7 +691,7 @@ def dangling_task(ctx: FileContext) -> Iterator[Violation]:
             continue
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "create_task" and isinstance(func.value, ast.Name):
-            values = _assigned_values(ctx, func.value.id, call)
+            values = assigned_values(ctx, func.value.id, call)
             if values and all(
                 isinstance(v, ast.Call) and ctx.qualified_name(v.func) in _LOOP_GETTERS for v in values
             ):

@@ -19,7 +19,7 @@ from production_fastapi.rules.base import Context
 if TYPE_CHECKING:
     from production_fastapi.rules.context import FileContext
 
-__all__ = ["context_at", "file_context", "path_context"]
+__all__ = ["context_at", "file_context", "is_main_guard", "path_context"]
 
 _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration"})
 _TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testutils", "test_utils"})
@@ -27,6 +27,8 @@ _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "docs_src", "tu
 _SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "cli", "benchmarks", "bench"})
 _SCRIPT_FILES = frozenset({"manage.py", "__main__.py", "cli.py", "setup.py", "noxfile.py"})
 _TEST_FILES = frozenset({"conftest.py", "testing.py", "tests.py", "pytest_plugin.py"})
+#: Django-style command folders (``<app>/management/commands/x.py``): one-off commands run from a shell.
+_COMMAND_DIRS = frozenset({"management", "commands"})
 
 
 @lru_cache(maxsize=4096)
@@ -47,7 +49,7 @@ def path_context(relative: str) -> Context:
         return "test"
     if directories & _EXAMPLE_DIRS:
         return "example"
-    if directories & _SCRIPT_DIRS or name in _SCRIPT_FILES:
+    if directories & _SCRIPT_DIRS or name in _SCRIPT_FILES or directories >= _COMMAND_DIRS:
         return "script"
     return "service"
 
@@ -94,7 +96,7 @@ def _blocks(ctx: FileContext) -> list[tuple[int, int, Context]]:
         return cached
     blocks: list[tuple[int, int, Context]] = []
     for statement in ctx.nodes(ast.If):
-        if _is_main_guard(statement.test):
+        if is_main_guard(statement.test):
             blocks.append(_span(statement.body, "script"))
             continue
         flag = _debug_flag(statement.test)
@@ -113,7 +115,8 @@ def _span(body: list[ast.stmt], context: Context) -> tuple[int, int, Context]:
     return body[0].lineno, body[-1].end_lineno or body[-1].lineno, context
 
 
-def _is_main_guard(test: ast.expr) -> bool:
+def is_main_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``, either way round."""
     if not (isinstance(test, ast.Compare) and len(test.comparators) == 1 and isinstance(test.ops[0], ast.Eq)):
         return False
     sides = (test.left, test.comparators[0])
@@ -148,7 +151,11 @@ def _debug_flag(test: ast.expr) -> bool | None:
 
 
 def _names_debug_flag(node: ast.expr) -> bool:
-    """``DEBUG``, ``settings.debug``, ``app.debug``, ``os.getenv("PROFILE")``, ``os.environ.get("DEBUG")``."""
+    """``DEBUG``, ``settings.debug``, ``app.debug``, ``os.getenv("PROFILE")``, ``os.environ.get("DEBUG")``,
+    ``in_debug_mode()``, ``settings.is_dev_mode()``."""
+    if isinstance(node, ast.Call) and not node.args and not node.keywords:
+        # A predicate named for the flag: what it returns is the flag.
+        return _names_debug_flag(node.func)
     if isinstance(node, ast.Name):
         return bool(_DEBUG_NAME.search(node.id))
     if isinstance(node, ast.Attribute):

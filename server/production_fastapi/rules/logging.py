@@ -6,8 +6,10 @@ import ast
 from collections.abc import Iterator
 
 from production_fastapi.rules._helpers import dotted, method_call_gate, string_value
+from production_fastapi.rules.async_rules import assigned_values
 from production_fastapi.rules.base import RuleDocs, Violation, file_rule
 from production_fastapi.rules.context import FileContext
+from production_fastapi.rules.contexts import is_main_guard
 
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "msg"})
 _LOGGER_FACTORIES = frozenset(
@@ -25,17 +27,7 @@ _CONVENTIONAL = frozenset({"logger", "log", "_logger", "_log", "LOGGER", "LOG", 
 
 def _under_main_guard(ctx: FileContext, node: ast.AST) -> bool:
     """Inside ``if __name__ == "__main__":``: a developer entry point, not the running service."""
-    for ancestor in ctx.ancestors(node):
-        if isinstance(ancestor, ast.If):
-            test = ancestor.test
-            if (
-                isinstance(test, ast.Compare)
-                and isinstance(test.left, ast.Name)
-                and test.left.id == "__name__"
-                and any(string_value(c) == "__main__" for c in test.comparators)
-            ):
-                return True
-    return False
+    return any(isinstance(a, ast.If) and is_main_guard(a.test) for a in ctx.ancestors(node))
 
 
 @file_rule(
@@ -89,16 +81,18 @@ def print_call(ctx: FileContext) -> Iterator[Violation]:
     code="PF202",
     name="logging-basicconfig",
     severity="warning",
-    message="`logging.basicConfig()`: configure structured logging once, before the app is created",
+    message="`logging.basicConfig()` at import time: configure structured logging once, at startup",
     skill_section="Logging",
     template="logging_config.py",
     requires=("logging",),
     docs=RuleDocs(
-        what_it_does="Flags `logging.basicConfig()` outside an `if __name__ == \"__main__\":` block.",
-        why="`basicConfig` installs a plain-text handler on the root logger, and does nothing at all if a handler "
-        "is already there, so whether it takes effect depends on import order. uvicorn's loggers keep their own "
-        "handlers, so the service ends up with two formats in one stream and no JSON. Configure logging once, "
-        "explicitly, before the app is created.",
+        what_it_does="Flags `logging.basicConfig()` run by importing a module: at module level, in a file that "
+        "has no `if __name__ == \"__main__\":` block. Calls inside a function (an explicit setup step the entry "
+        "point runs) and in entry-point scripts are left alone.",
+        why="An import-time `basicConfig` installs a plain-text handler on the root logger of whatever process "
+        "imports the module, and does nothing at all if a handler is already there, so what the service logs "
+        "depends on import order. uvicorn's loggers keep their own handlers, so the service ends up with two "
+        "formats in one stream and no JSON. Configure logging once, explicitly, where the service starts.",
         example='''\
 import logging
 
@@ -118,9 +112,17 @@ app = FastAPI()
     ),
 )
 def logging_basicconfig(ctx: FileContext) -> Iterator[Violation]:
-    for call in ctx.calls("logging.basicConfig"):
-        if not _under_main_guard(ctx, call):
-            yield ctx.violation(call)
+    calls = [call for call in ctx.calls("logging.basicConfig") if _at_import_time(ctx, call)]
+    # A file with a `__main__` block is an entry point: its module-level setup runs when it is the program.
+    if calls and not any(is_main_guard(node.test) for node in ctx.nodes(ast.If)):
+        yield from (ctx.violation(call) for call in calls)
+
+
+def _at_import_time(ctx: FileContext, node: ast.AST) -> bool:
+    """Run by importing the module: at module level, outside functions and class bodies."""
+    return ctx.enclosing_function(node) is None and not any(
+        isinstance(ancestor, ast.ClassDef) for ancestor in ctx.ancestors(node)
+    )
 
 
 def _loggers(ctx: FileContext) -> tuple[set[str], set[str]]:
@@ -273,11 +275,31 @@ def log_message_formatted_twice(ctx: FileContext) -> Iterator[Violation]:
         position = 0 if func.attr in _LOG_METHODS else 1 if func.attr == "log" else None
         if position is None or len(call.args) <= position:
             continue
-        if not _eager_format(call.args[position]) or not _is_logger(ctx, func.value, loggers, others):
+        message = call.args[position]
+        if not _eager_format(message) or not _is_logger(ctx, func.value, loggers, others):
             continue
+        if isinstance(message, ast.JoinedStr) and all(
+            _inert(ctx, part.value, call) for part in message.values if isinstance(part, ast.FormattedValue)
+        ):
+            continue  # every value baked in is a fixed label: nothing in it can be read as a format field
         extra_args = len(call.args) > position + 1
         # loguru formats with keyword arguments as well; stdlib's keywords are record options.
         loguru = ctx.qualified_name(func.value) == "loguru.logger"
         keywords = [k for k in call.keywords if k.arg is not None and k.arg not in _STDLIB_OPTIONS]
         if extra_args or (loguru and keywords):
             yield ctx.violation(call)
+
+
+def _inert(ctx: FileContext, value: ast.expr, at: ast.AST) -> bool:
+    """A value whose text can hold no `%`, `{` or `}`: a number, such a string literal, a choice between them, or a
+    local name only ever assigned those (``side = "long" if buy else "short"``)."""
+    if isinstance(value, ast.Constant):
+        return not (isinstance(value.value, str) and any(c in value.value for c in "%{}"))
+    if isinstance(value, ast.IfExp):
+        return _inert(ctx, value.body, at) and _inert(ctx, value.orelse, at)
+    if isinstance(value, ast.Name):
+        assigned = assigned_values(ctx, value.id, at)
+        return bool(assigned) and all(
+            not isinstance(v, ast.Name) and _inert(ctx, v, at) for v in assigned or ()
+        )
+    return False

@@ -1,6 +1,8 @@
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,13 @@ def broken_db() -> str:
 
 @pytest.fixture
 def good_db(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}"
+    """A deployed database: the service's schema is in place, as `python -m app.init_db` leaves it. (An empty
+    file is not "working" for a notes service, and readiness may rightly say so.)"""
+    path = tmp_path / "notes.db"
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER NOT NULL PRIMARY KEY, text VARCHAR(500) NOT NULL)")
+        connection.commit()
+    return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture
