@@ -33,6 +33,17 @@ from .settings import Settings
 
 logger = structlog.stdlib.get_logger(__name__)
 
+if not structlog.is_configured():
+    # Copied without logging_config.py: structlog's default console renderer prints tracebacks through rich with
+    # every frame's local variables (a DSN's password, a bearer token). Plain tracebacks until the app configures
+    # logging, which replaces this.
+    structlog.configure(
+        processors=[
+            *structlog.get_config()["processors"][:-1],
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ]
+    )
+
 # Errors that mean "the database is unreachable right now", not "this query is wrong": create_app maps them to a 503
 # with Retry-After (error_handlers). OperationalError: connection lost or refused, database file locked;
 # InterfaceError: asyncpg's "connection is closed"; TimeoutError: no pooled connection free within pool_timeout.

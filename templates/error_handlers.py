@@ -46,6 +46,17 @@ UNAVAILABLE_RETRY_AFTER = 5
 
 logger = structlog.stdlib.get_logger(__name__)
 
+if not structlog.is_configured():
+    # Copied without logging_config.py: structlog's default console renderer prints tracebacks through rich with
+    # every frame's local variables (a DSN's password, a bearer token). Plain tracebacks until the app configures
+    # logging, which replaces this.
+    structlog.configure(
+        processors=[
+            *structlog.get_config()["processors"][:-1],
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ]
+    )
+
 
 class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["HOLDOUT", "PACKAGES", "SETS", "Package", "default_dir", "load_manifest", "manifest_path"]
+__all__ = ["FRESH", "FRESH2", "HOLDOUT", "PACKAGES", "SETS", "Package", "default_dir", "load_manifest", "manifest_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,37 @@ HOLDOUT: tuple[Package, ...] = (
     Package("khoj", "1.42.10", "personal AI assistant server"),
 )
 
-SETS: dict[str, tuple[Package, ...]] = {"judged": PACKAGES, "holdout": HOLDOUT}
+#: A third set, chosen and fetched after the rules were changed on the holdout's evidence (session 4): the test of
+#: those changes. Same conditions: nobody looks at findings on these packages before the measurement is recorded.
+FRESH: tuple[Package, ...] = (
+    Package("fastadmin", "0.2.22", "admin panel"),
+    Package("kserve", "0.21.0", "ML model serving"),
+    Package("infinity-emb", "0.0.78", "embedding server"),
+    Package("fschat", "0.2.36", "LLM serving with an OpenAI-compatible API"),
+    Package("autogenstudio", "0.4.2.2", "agent framework studio back end"),
+    Package("agno", "3.1.10", "agent framework with a FastAPI runtime"),
+    Package("open-interpreter", "0.4.3", "agent with a FastAPI server mode"),
+    Package("zenml", "0.98.0", "MLOps SaaS server"),
+    Package("arize-phoenix", "20.26.1", "LLM observability server"),
+    Package("skypilot", "0.14.1", "cloud orchestration API server"),
+)
+
+#: A fourth set, chosen and fetched after the rules were changed on the fresh set's evidence: the test of those
+#: changes, under the same conditions.
+FRESH2: tuple[Package, ...] = (
+    Package("xinference", "4.1.0", "model serving platform"),
+    Package("reflex", "0.10.1", "web framework with a FastAPI back end"),
+    Package("llama-stack", "0.2.12", "agent framework server"),
+    Package("hayhooks", "2.1.0", "pipeline serving"),
+    Package("dstack", "0.22.5", "orchestration SaaS server"),
+    Package("docling-serve", "1.38.2", "document conversion API"),
+    Package("lightrag-hku", "1.5.7", "RAG server"),
+    Package("jupyverse", "0.14.18", "Jupyter server on FastAPI"),
+    Package("langflow-base", "1.13.0", "agent builder back end"),
+    Package("gpt-researcher", "0.15.1", "research agent with a FastAPI back end"),
+)
+
+SETS: dict[str, tuple[Package, ...]] = {"judged": PACKAGES, "holdout": HOLDOUT, "fresh": FRESH, "fresh2": FRESH2}
 
 
 def default_dir() -> Path:

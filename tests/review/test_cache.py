@@ -113,8 +113,8 @@ def test_cache_dir_option_and_project_results_are_cached(tmp_path: Path) -> None
     (app / "api.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n", encoding="utf-8")
     elsewhere = tmp_path / "cache-here"
     config = Config(root=tmp_path)
-    cold = review_paths([app], config=config, jobs=1, cache_dir=elsewhere)
-    warm = review_paths([app], config=config, jobs=1, cache_dir=elsewhere)
+    cold = review_paths([app], config=config, jobs=1, cache_dir=elsewhere, extend_select=["PF301"])
+    warm = review_paths([app], config=config, jobs=1, cache_dir=elsewhere, extend_select=["PF301"])
     assert warm.findings == cold.findings
     assert any(f.code == "PF301" for f in cold.findings)  # a project rule's result survives the cache round trip
     assert list(elsewhere.glob("v*.json"))
@@ -141,7 +141,7 @@ def test_a_warm_run_checks_nothing_even_with_two_roots_sharing_a_cache_dir(
         (root / "pyproject.toml").write_text(f'[project]\nname = "{name}"\n')
         (root / "app" / "main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n" + SLEEPY)
     shared = tmp_path / "shared-cache"
-    cold = review_paths([tmp_path], cache_dir=shared, jobs=1)
+    cold = review_paths([tmp_path], cache_dir=shared, jobs=1, extend_select=["PF301"])
     jobs: list[object] = []
     real = pool.run_job
 
@@ -150,7 +150,7 @@ def test_a_warm_run_checks_nothing_even_with_two_roots_sharing_a_cache_dir(
         return real(job)
 
     monkeypatch.setattr(pool, "run_job", spy)
-    warm = review_paths([tmp_path], cache_dir=shared, jobs=1)
+    warm = review_paths([tmp_path], cache_dir=shared, jobs=1, extend_select=["PF301"])
     assert jobs == []  # no file parsed, no project rule re-run
     assert warm.findings == cold.findings
     assert {f.code for f in warm.findings} >= {"PF301", "PF702"}

@@ -67,8 +67,11 @@ BLOCKS = """\
 import os
 
 import click
+from fastapi import FastAPI
 
 from app.settings import settings
+
+app = FastAPI()
 
 
 def handler(verbose):
@@ -130,3 +133,4 @@ def test_blocks_inside_a_service_file(name: str, expected: str) -> None:
     line = next(n for n, text in enumerate(BLOCKS.splitlines(), 1) if text.strip().startswith(f"{name} = "))
     assert context_at(ctx, line) == expected
     assert context_at(ctx, 1) == "service"
+

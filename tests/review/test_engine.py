@@ -497,8 +497,8 @@ def test_projects_run_in_parallel_with_the_same_results(tmp_path: Path) -> None:
         _write(root, "app/main.py", "from fastapi import FastAPI\n\napp = FastAPI()\n")
         for i in range(20):
             _write(root, f"app/m{i:02d}.py")
-    serial = review_paths([tmp_path], cache=False, jobs=1)
-    parallel = review_paths([tmp_path], cache=False, jobs=2)
+    serial = review_paths([tmp_path], cache=False, jobs=1, extend_select=["PF301"])
+    parallel = review_paths([tmp_path], cache=False, jobs=2, extend_select=["PF301"])
     assert parallel.findings == serial.findings
     assert parallel.errors == serial.errors == []
     assert sum(1 for f in serial.findings if f.code == "PF301") == 3
@@ -534,8 +534,8 @@ def test_a_dominant_project_is_split_across_workers_with_the_same_results(
         return split
 
     monkeypatch.setattr("production_fastapi.review.runner.split_project_job", spy)
-    serial = review_paths([tmp_path], cache=False, jobs=1)
-    parallel = review_paths([tmp_path], cache=False, jobs=2)
+    serial = review_paths([tmp_path], cache=False, jobs=1, extend_select=["PF301"])
+    parallel = review_paths([tmp_path], cache=False, jobs=2, extend_select=["PF301"])
     # Split once: the owner keeps the two files importing fastapi (project rules see only those), the 139
     # others go to chunks; nothing is parsed twice.
     assert seen[0][1] == 2

@@ -104,17 +104,25 @@ def test_v1_imported_only_to_detect_v1_models_is_not_reported() -> None:
     assert [code for code, _ in _pydantic_codes(uses_v1)] == ["PF605"]
 
 
-def test_a_file_with_a_guard_gets_no_fix_outside_it() -> None:
-    """A fix would add ``from pydantic import field_validator`` unconditionally: the import the guard avoids."""
+def test_a_file_with_a_guard_is_compatibility_code_outside_it_too() -> None:
+    """The guard shows the file supports both versions: outside it, the old spelling both accept is not news, and a
+    fix would add ``from pydantic import field_validator`` unconditionally, the import the guard avoids. What breaks
+    on v2 (``Field(regex=...)`` raises there) is still reported, with no fix."""
     source = (
-        "from pydantic import BaseModel, validator\nfrom app.compat import PYDANTIC_V2\n\n"
+        "from pydantic import BaseModel, Field, validator\nfrom app.compat import PYDANTIC_V2\n\n"
         "if PYDANTIC_V2:\n    from pydantic import field_validator\n\n\n"
-        "class Item(BaseModel):\n    name: str\n\n    @validator(\"name\")\n"
+        "class Item(BaseModel):\n    name: str\n    sku: str = Field(regex=\"^[A-Z]+$\")\n\n"
+        "    @validator(\"name\")\n"
         "    def lower(cls, value: str) -> str:\n        return value.lower()\n"
     )
-    found = review_source(source, "app/models.py", select=["PF603"])
-    assert [(f.code, f.fixable) for f in found] == [("PF603", False)]
-    assert fix_source(source, "app/models.py", select=["PF603"], unsafe_fixes=True)[0] == source
+    found = review_source(source, "app/models.py", select=["PF603", "PF604"])
+    assert [(f.code, f.fixable) for f in found] == [("PF604", False)]
+    assert fix_source(source, "app/models.py", select=["PF603", "PF604"], unsafe_fixes=True)[0] == source
+    unguarded = source.replace("if PYDANTIC_V2:\n    from pydantic import field_validator\n", "")
+    assert {f.code for f in review_source(unguarded, "app/models.py", select=["PF603", "PF604"])} == {
+        "PF603",
+        "PF604",
+    }
 
 
 def test_guard_ranges_cover_both_branches_and_name_the_library() -> None:
@@ -147,3 +155,17 @@ def test_other_libraries_guards(tmp_path: Path) -> None:
         "if STARLETTE_VERSION < (0, 26):\n    @app.on_event(\"startup\")\n    async def s() -> None:\n        pass\n"
     )
     assert review_source(source, "app/main.py", select=["PF101"]) == []
+
+
+def test_json_arguments_v2_refuses_still_count_in_compatibility_code() -> None:
+    """``.json(ensure_ascii=False)`` works on v1 and raises TypeError on v2: news even in a file that supports both."""
+    source = (
+        "try:\n    from pydantic.v1 import BaseSettings\nexcept ImportError:\n    from pydantic import BaseSettings\n"
+        "from pydantic import BaseModel\n\n\nclass Chunk(BaseModel):\n    text: str\n\n\n"
+        "def render(chunk: Chunk) -> str:\n"
+        "    plain = chunk.json(exclude_unset=True)\n"
+        "    return plain + chunk.json(exclude_unset=True, ensure_ascii=False)\n"
+    )
+    found = review_source(source, "app/stream.py", select=["PF601"])
+    assert [(f.code, f.line) for f in found] == [("PF601", 14)]
+    assert "TypeError" in found[0].message

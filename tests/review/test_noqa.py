@@ -24,3 +24,19 @@ def test_every_twin_names_one_of_our_rules_and_a_foreign_code() -> None:
     ours = {rule.code for rule in all_rules()}
     assert set(EQUIVALENT) <= ours
     assert all(not code.startswith("PF") for twins in EQUIVALENT.values() for code in twins)
+
+
+def test_bandits_nosec_silences_our_twins_of_its_checks_only() -> None:
+    source = (
+        "import requests\n\n\n"
+        "def predict(url: str) -> bytes:\n"
+        "    a = requests.post(url)  # nosec\n"
+        "    b = requests.post(url)  # nosec B113\n"
+        "    c = requests.post(url)  # nosec: B602\n"
+        "    d = requests.post(url)  # noqa: S113\n"
+        '    e = requests.post(url, data="# nosec")\n'
+        "    f = requests.post(url)  # nosec B113  # noqa: E501\n"
+        "    return a.content + b.content + c.content + d.content + e.content + f.content\n"
+    )
+    found = [f.line for f in review_source(source, filename="app/client.py", select=["PF706"])]
+    assert found == [7, 9]

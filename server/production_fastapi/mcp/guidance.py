@@ -17,10 +17,10 @@ health checks, error responses, middleware, CORS, timeouts, graceful shutdown, r
 - review_file(path or source): check one file against the rules; each finding names the fix, the SKILL.md section
   and the template that shows the right pattern. Run it on code you just wrote before presenting it. A fix marked
   safe keeps behaviour (`review --fix` applies it); an unsafe one may change behaviour: ask the user first.
-- review_project(path): the same for a whole folder, including project-wide checks (missing liveness/readiness
-  probes). Both run the default set: rules right nearly every time, on service code (not tests, migrations,
-  scripts or examples). Opt-in rules (style, house conventions such as problem+json handlers, request IDs,
-  log formatting) run only when named in select, e.g. select=["PF", "PF401"].
+- review_project(path): the same for a whole folder, including project-wide checks and deployment files. Both
+  run the default set: rules right nearly every time, on service code (not tests, migrations, scripts or
+  examples). Opt-in rules (style, house conventions such as problem+json handlers and request IDs, log
+  formatting, missing health probes) run only when named in select, e.g. select=["PF", "PF301", "PF302"].
 - list_templates / get_template(name): copy-ready, tested modules (settings, logging_config, middleware,
   error_handlers, health_checks, rate_limiting, database, lifespan, main, gunicorn_conf, Dockerfile). Prefer them
   to writing that plumbing by hand.

@@ -254,8 +254,8 @@ def _register_tools(server: MCPServer, base: PathPolicy, gate: _Gate) -> None:
         select: SelectArg = None,
     ) -> Annotated[CallToolResult, ReviewResult]:
         """Review a whole FastAPI project folder against the production rules (the default set), including
-        project-wide checks (missing liveness/readiness probes) and deployment files (Dockerfile, gunicorn
-        config). Findings come most severe first, capped at limit, with counts of the rest."""
+        project-wide checks (select PF301/PF302 for missing health probes) and deployment files (Dockerfile,
+        gunicorn config). Findings come most severe first, capped at limit, with counts of the rest."""
         policy = _policy(base, roots)
         result = await gate.run(
             lambda deadline: reviewing.review_project(policy, path, limit, select=select, deadline=deadline)

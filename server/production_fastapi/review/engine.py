@@ -137,6 +137,10 @@ class _Versions:
         ranges = self._file_guards(ctx).get(library_family(condition.library), [])
         if any(first <= violation.line <= last for first, last in ranges):
             return None
+        if ranges and not violation.breaking:
+            # A file that guards on the library's version is compatibility code as a whole: the old spelling
+            # outside the guard is the one both versions accept. Only what breaks on one of them is news.
+            return None
         # Compatibility code keeps the old spelling on purpose: a rewrite to the new API breaks the old versions.
         # A project that declares no range for the library may run on any version of it: a rewrite that holds only
         # on some cannot be promised safe there, so it is offered as unsafe.

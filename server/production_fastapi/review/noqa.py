@@ -23,6 +23,11 @@ _FILE = re.compile(
     r"#\s*production-fastapi\s*:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+#: bandit's own directive: ``# nosec`` (every bandit check on the line) or ``# nosec B113, B608``.
+_NOSEC = re.compile(r"#\s*nosec\b(?::?\s*(?P<codes>B[0-9]+(?:[\s,]+B[0-9]+)*))?", re.IGNORECASE)
+_DIRECTIVES = re.compile(r"noqa|nosec", re.IGNORECASE)
+#: The bandit checks that have a twin here (see EQUIVALENT): what a bare ``# nosec`` silences of ours.
+_BANDIT_TWINS = frozenset({"B113", "B608"})
 
 
 def _codes(group: str | None) -> frozenset[str]:
@@ -31,15 +36,17 @@ def _codes(group: str | None) -> frozenset[str]:
     return frozenset(code.upper() for code in _CODE.findall(group))
 
 
-#: Codes of other linters that name the same defect as one of ours. A maintainer who silenced ruff's or
-#: flake8-async's check on a line decided that question already; reporting ours there repeats what they overruled.
+#: Codes of other linters that name the same defect as one of ours. A maintainer who silenced ruff's,
+#: flake8-async's or bandit's check on a line decided that question already; reporting ours there repeats what they
+#: overruled.
 EQUIVALENT: dict[str, frozenset[str]] = {
-    "PF001": frozenset({"S608"}),
+    "PF001": frozenset({"S608", "B608"}),
     "PF201": frozenset({"T201"}),
     "PF701": frozenset({"ASYNC210", "ASYNC212"}),
     "PF702": frozenset({"ASYNC251"}),
     "PF703": frozenset({"ASYNC230"}),
     "PF704": frozenset({"ASYNC220", "ASYNC221", "ASYNC222"}),
+    "PF706": frozenset({"S113", "B113"}),
     "PF707": frozenset({"RUF006"}),
 }
 
@@ -81,13 +88,13 @@ _PYTHON_SCAN = re.compile(
 
 
 def _python_comments(text: str) -> list[tuple[int, str]]:
-    """(line number, comment text) of every comment mentioning noqa; string literals skipped."""
+    """(line number, comment text) of every comment mentioning noqa or nosec; string literals skipped."""
     found: list[tuple[int, str]] = []
     line = 1
     position = 0
     for match in _PYTHON_SCAN.finditer(text):
         comment = match.group("comment")
-        if comment is None or "noqa" not in comment.lower():
+        if comment is None or not _DIRECTIVES.search(comment):
             continue
         line += text.count("\n", position, match.start())
         position = match.start()
@@ -102,7 +109,7 @@ def parse_suppressions(text: str, *, python: bool = False) -> Suppressions:
     file_codes: set[str] = set()
     file_all = False
     # The directive is case-insensitive (NoQA too): the common spellings first, then the lowered text.
-    if "noqa" not in text and "NOQA" not in text and "noqa" not in text.lower():
+    if not _DIRECTIVES.search(text):
         return Suppressions({}, frozenset())
     candidates: list[tuple[int, str]]
     if python:
@@ -110,6 +117,10 @@ def parse_suppressions(text: str, *, python: bool = False) -> Suppressions:
     else:
         candidates = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if "#" in line]
     for number, line in candidates:
+        nosec = _NOSEC.search(line)
+        if nosec:
+            group = nosec.group("codes")
+            lines[number] = lines.get(number, frozenset()) | (_codes(group) if group else _BANDIT_TWINS)
         if "noqa" not in line.lower():
             continue
         file_match = _FILE.search(line)
@@ -122,5 +133,6 @@ def parse_suppressions(text: str, *, python: bool = False) -> Suppressions:
             continue
         match = _LINE.search(line)
         if match:
-            lines[number] = _codes(match.group("codes"))
+            codes = _codes(match.group("codes"))
+            lines[number] = codes if codes is ALL else lines.get(number, frozenset()) | codes
     return Suppressions(lines, ALL if file_all else frozenset(file_codes))

@@ -645,7 +645,7 @@ _LOOP_GETTERS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop",
     docs=RuleDocs(
         what_it_does="Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and `loop.create_task(...)` "
         "used as a bare statement, the returned task discarded. `TaskGroup.create_task` is left alone: the group "
-        "keeps its tasks.",
+        "keeps its tasks; so is a coroutine of the same file that never awaits (it finishes in its first step).",
         why="The event loop keeps only a weak reference to tasks: a task nobody references can be garbage-"
         "collected mid-flight and silently vanish. Its exceptions are never retrieved (only a log line at "
         "collection time), and shutdown doesn't wait for it, so the work is cut off on every deploy.",
@@ -686,6 +686,8 @@ def dangling_task(ctx: FileContext) -> Iterator[Violation]:
         call = statement.value
         if not isinstance(call, ast.Call):
             continue
+        if _never_suspends(ctx, call):
+            continue
         if ctx.qualified_name(call.func) in _TASK_FACTORIES:
             yield ctx.violation(call)
             continue
@@ -696,6 +698,25 @@ def dangling_task(ctx: FileContext) -> Iterator[Violation]:
                 isinstance(v, ast.Call) and ctx.qualified_name(v.func) in _LOOP_GETTERS for v in values
             ):
                 yield ctx.violation(call)
+
+
+def _never_suspends(ctx: FileContext, task: ast.Call) -> bool:
+    """The task runs a coroutine of this file (called by name, or as a method of ``self``) that never awaits: it
+    runs to its end in its first step, so there is no moment at which it could be collected half-way."""
+    coroutine = task.args[0] if task.args else None
+    if not isinstance(coroutine, ast.Call):
+        return False
+    func = coroutine.func
+    if isinstance(func, ast.Name):
+        name = func.id
+    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+        name = func.attr
+    else:
+        return False
+    defined = [f for f in ctx.nodes(ast.AsyncFunctionDef) if f.name == name]
+    return len(defined) == 1 and not any(
+        isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in own_nodes(defined[0])
+    )
 
 
 # --- PF708 ----------------------------------------------------------------------------------------------------

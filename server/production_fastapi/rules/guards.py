@@ -16,8 +16,9 @@ Also ``VERSION`` imported from ``pydantic.version`` under any alias, and duck ty
 (``if hasattr(item, "model_dump"): ... else: item.dict()``). Both branches of such an ``if`` (and ternary) are
 guarded, and when the ``if`` has no ``else`` but always leaves (``return``/``raise``), the rest of its block is the
 other branch. Every part of such a ``try`` is guarded too: a finding of a rule
-conditioned on that library (``Rule.versions``) is not reported there, and a file holding any guard for the library
-gets no fix from those rules (a fix would add the unconditional import the guard exists to avoid).
+conditioned on that library (``Rule.versions``) is not reported there. A file holding any guard for the library is
+compatibility code as a whole: outside the guard, only what breaks on a version it supports is reported, and never
+with a fix (a fix would add the unconditional import the guard exists to avoid).
 The same shapes are recognised for every library whose versions rules depend on.
 """
 

@@ -74,6 +74,8 @@ def _missing_probe(project: ProjectContext, wanted: frozenset[str]) -> Iterator[
 
 @project_rule(
     code="PF301",
+    opt_in="deployment: only where an orchestrator calls it; workers that report to a controller, sidecars, "
+    "desktop apps need none; code cannot say how it is deployed",
     name="missing-liveness-probe",
     severity="warning",
     message="app defines no liveness route (`/health/live`)",
@@ -121,6 +123,8 @@ def missing_liveness_probe(project: ProjectContext) -> Iterator[Violation]:
 
 @project_rule(
     code="PF302",
+    opt_in="deployment: only where an orchestrator calls it; workers that report to a controller, sidecars, "
+    "desktop apps need none; code cannot say how it is deployed",
     name="missing-readiness-probe",
     severity="warning",
     message="app defines no readiness route (`/health/ready`)",

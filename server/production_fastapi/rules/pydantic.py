@@ -228,8 +228,20 @@ def pydantic_v1_method(project: ProjectContext) -> Iterator[Violation]:
             elif method in V1_INSTANCE_METHODS and receivers.instance(func.value, call):
                 replacement = V1_INSTANCE_METHODS[method]
             if replacement is not None:
-                yield ctx.violation(call, f"Pydantic v1 `.{method}()` on a model: use `.{replacement}()`",
-                                    end_node=func)
+                breaks = method == "json" and _json_breaks_on_v2(call)
+                message = f"Pydantic v1 `.{method}()` on a model: use `.{replacement}()`"
+                if breaks:
+                    message += " (v2's `.json()` raises TypeError on json.dumps arguments, `encoder`, `models_as_dict`)"
+                yield ctx.violation(call, message, end_node=func, breaking=breaks)
+
+
+#: The keyword arguments v2's deprecated ``BaseModel.json()`` still accepts; any other raises TypeError there.
+_V2_JSON_KEYWORDS = frozenset({"include", "exclude", "by_alias", "exclude_unset", "exclude_defaults", "exclude_none"})
+
+
+def _json_breaks_on_v2(call: ast.Call) -> bool:
+    """``model.json(ensure_ascii=False)``, ``.json(indent=2)``, ``.json(encoder=...)``: fine on v1, TypeError on v2."""
+    return bool(call.args) or any(kw.arg is not None and kw.arg not in _V2_JSON_KEYWORDS for kw in call.keywords)
 
 
 # --- PF602 ----------------------------------------------------------------------------------------------------
