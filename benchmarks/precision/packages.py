@@ -90,6 +90,12 @@ FRESH2: tuple[Package, ...] = (
     Package("jupyverse", "0.14.18", "Jupyter server on FastAPI"),
     Package("langflow-base", "1.13.0", "agent builder back end"),
     Package("gpt-researcher", "0.15.1", "research agent with a FastAPI back end"),
+    # Added before any finding was read, when the first ten gave 66 findings (fewer than the 100 a sample needs).
+    Package("openhands-ai", "0.9.8", "coding agent server"),
+    Package("sglang", "0.5.23", "LLM serving"),
+    Package("crawl4ai", "0.9.5", "crawler with a FastAPI server"),
+    Package("nemoguardrails", "0.24.1", "guardrails server"),
+    Package("fastapi-cache2", "0.2.2", "cache library"),
 )
 
 SETS: dict[str, tuple[Package, ...]] = {"judged": PACKAGES, "holdout": HOLDOUT, "fresh": FRESH, "fresh2": FRESH2}

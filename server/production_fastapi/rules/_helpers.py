@@ -141,7 +141,9 @@ def is_none(node: ast.AST | None) -> bool:
 
 def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
     """The nodes that run as part of ``function``'s own body: nested functions, lambdas and classes are skipped."""
-    stack: list[ast.AST] = list(reversed(getattr(function, "body", [])))
+    body = getattr(function, "body", [])
+    # A lambda's body is one expression, not a list of statements.
+    stack: list[ast.AST] = list(reversed(body)) if isinstance(body, list) else [body]
     while stack:
         node = stack.pop()
         yield node
