@@ -158,10 +158,12 @@ class PackageReview:
     errors: list[str]
 
 
-def review_package(reviewer: list[str], folder: Path, jobs: int) -> dict[str, Any]:
+def review_package(reviewer: list[str], folder: Path, jobs: int, *, every_rule: bool = False) -> dict[str, Any]:
+    """One package's review as JSON: the default set, or with ``every_rule`` the opt-in rules too."""
     if not folder.is_dir():
         raise ReviewError(f"package folder {folder} is missing: rerun benchmarks.precision.fetch")
-    cmd = [*reviewer, "review", "--format", "json", "--no-cache", "--exit-zero", "--jobs", str(jobs), "."]
+    selection = ["--select", "ALL"] if every_rule else []
+    cmd = [*reviewer, "review", "--format", "json", "--no-cache", "--exit-zero", "--jobs", str(jobs), *selection, "."]
     done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, check=False)
     try:
         data: dict[str, Any] = json.loads(done.stdout)
@@ -220,15 +222,20 @@ def _records(name: str, version: str, kind: str, folder: Path, data: dict[str, A
     return records
 
 
-def collect(root: Path, reviewer: list[str], jobs: int = 1, only: list[str] | None = None) -> list[PackageReview]:
-    """Review each package in the manifest under `root`; findings carry keys and (private) source for excerpts."""
+def collect(
+    root: Path, reviewer: list[str], jobs: int = 1, only: list[str] | None = None, *, every_rule: bool = False
+) -> list[PackageReview]:
+    """Review each package in the manifest under `root`; findings carry keys and (private) source for excerpts.
+
+    ``every_rule`` adds the opt-in rules: a true positive of a rule since moved out of the default set is still
+    found when selected, which is what a replay of judged findings checks."""
     reviews = []
     for entry in load_manifest(root):
         name, version = str(entry["name"]), str(entry["version"])
         if only and name not in only:
             continue
         folder = root / str(entry["folder"])
-        data = review_package(reviewer, folder, jobs)
+        data = review_package(reviewer, folder, jobs, every_rule=every_rule)
         reviews.append(
             PackageReview(
                 name=name,

@@ -39,6 +39,9 @@ from production_fastapi.rules.contexts import context_at, file_context, path_con
         ("scripts/start.sh", "script"),
         ("khoj/database/management/commands/seed.py", "script"),  # Django-style one-off commands
         ("orders/commands/create_order.py", "service"),  # command handlers of the service itself
+        ("xinference/thirdparty/cosyvoice/cli/model.py", "vendored"),
+        ("pkg/_vendor/tests/test_x.py", "vendored"),  # upstream's tests too
+        ("orders/vendors.py", "service"),
         ("orders/tasks.py", "service"),  # background tasks run in the service
         ("orders/latest_tests_report.py", "service"),
     ],
@@ -134,3 +137,21 @@ def test_blocks_inside_a_service_file(name: str, expected: str) -> None:
     assert context_at(ctx, line) == expected
     assert context_at(ctx, 1) == "service"
 
+
+
+def test_a_command_line_program_is_a_script_and_a_server_program_is_not() -> None:
+    fetcher = (
+        "import argparse\n\nimport requests\n\n\ndef fetch(url):\n    return requests.get(url).json()\n\n\n"
+        'if __name__ == "__main__":\n    parser = argparse.ArgumentParser()\n    fetch(parser.parse_args().url)\n'
+    )
+    assert file_context(_ctx(fetcher, "sky/catalog/data_fetchers/fetch_ibm.py", "sky.catalog.fetch_ibm")) == "script"
+    server = fetcher.replace("fetch(parser.parse_args().url)", "uvicorn.run(app)")
+    assert file_context(_ctx(server, "app/main.py")) == "service"
+    gradio = fetcher.replace("fetch(parser.parse_args().url)", "demo.launch(server_port=7860)")
+    assert file_context(_ctx(gradio, "fastchat/serve/gradio_web_server.py", "fastchat.serve.web")) == "service"
+    # A library module with a demo at the bottom is imported by the service: still the service.
+    library = (
+        "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n\n\n"
+        "if __name__ == '__main__':\n    fetch('x')\n"
+    )
+    assert file_context(_ctx(library, "fastchat/conversation.py", "fastchat.conversation")) == "service"

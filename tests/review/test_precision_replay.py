@@ -1,9 +1,11 @@
 """Replay every judged precision sample against the current reviewer: a finding judged a true positive must still be
 reported (the packages are pinned, so their code has not changed), and the current figures are printed.
 
-Slow: it reviews 14 PyPI packages (about 290k lines). It needs them fetched
+Slow: it reviews every fetched set (the 14 judged packages, about 290k lines, and the holdout and fresh sets when
+fetched with `--set`, some millions of lines). It needs the judged set fetched
 (`.venv/bin/python -m benchmarks.precision.fetch`) and at least one judged sample in
-benchmarks/precision/judgements/; otherwise it skips and says which is missing.
+benchmarks/precision/judgements/; otherwise it skips and says which is missing. A label whose packages are not all
+fetched is left out, and the printout says so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pytest
 from helpers import REPO
 
 from benchmarks.precision.collect import collect, default_reviewer, public
-from benchmarks.precision.packages import default_dir, manifest_path
+from benchmarks.precision.packages import SETS, default_dir, load_manifest, manifest_path
 from benchmarks.precision.report import figures, judgement_files, load_judgements, load_sample, replay
 
 PRECISION = REPO / "benchmarks" / "precision"
@@ -35,11 +37,22 @@ def test_judged_true_positives_are_still_reported() -> None:
     labels = _judged_labels()
     if not labels:
         pytest.skip("no judged precision sample yet: judges write benchmarks/precision/judgements/<label>.jsonl")
-    fresh = [public(r) for review in collect(root, default_reviewer(), jobs=1) for r in review.findings]
-    assert fresh, "the current reviewer reports nothing on 14 real packages: it is not running its rules"
+    roots = [root, *(root / name for name in SETS if name != "judged" and manifest_path(root / name).is_file())]
+    fresh = [
+        public(r)
+        for folder in roots
+        for review in collect(folder, default_reviewer(), jobs=2, every_rule=True)
+        for r in review.findings
+    ]
+    assert fresh, "the current reviewer reports nothing on the real packages: it is not running its rules"
+    reviewed = {f"{entry['name']}=={entry['version']}" for folder in roots for entry in load_manifest(folder)}
     lost = {}
     for label in labels:
         sample = load_sample(PRECISION / "samples" / f"{label}.jsonl")
+        packages = {key.partition(":")[0] for key in sample}
+        if not packages <= reviewed:
+            print(f"\n{label}: left out, not fetched: {', '.join(sorted(packages - reviewed))}")
+            continue
         judgements, _ = load_judgements(judgement_files(PRECISION / "judgements", label), sample)
         fig = figures(sample, judgements)
         result = replay(sample, judgements, fresh)

@@ -21,7 +21,7 @@ from benchmarks.precision.collect import collect, default_reviewer, fix_diff, fi
 from benchmarks.precision.fetch import _unpack_sdist, _unpack_wheel
 from benchmarks.precision.sample import draw
 
-APP = """import logging
+APP = """import httpx
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -40,7 +40,7 @@ class Item(BaseModel):
 async def root() -> dict[str, str]:
     return {"ok": "yes"}
 
-logging.basicConfig()
+httpx.get("https://example.com", timeout=None)
 """
 
 
@@ -62,8 +62,8 @@ def test_review_keys_excerpts_and_fix_diff(tmp_path: Path) -> None:
     reviewer = default_reviewer()
     (review,) = collect(tmp_path, reviewer, jobs=1)
     by_code = {r["code"]: r for r in review.findings}
-    printed = by_code["PF202"]
-    assert printed["key"].startswith("demo==1.0:demo/app.py:PF202:")
+    printed = by_code["PF706"]
+    assert printed["key"].startswith("demo==1.0:demo/app.py:PF706:")
     assert (printed["line"], printed["fix_offered"]) == (20, "none")
     assert printed["abs_path"] == str((folder / "demo" / "app.py").resolve())
     config = by_code["PF602"]
@@ -76,7 +76,7 @@ def test_review_keys_excerpts_and_fix_diff(tmp_path: Path) -> None:
     (folder / "demo" / "app.py").write_text("\n" + APP, encoding="utf-8")
     (moved,) = collect(tmp_path, reviewer, jobs=1)
     assert sorted(r["key"] for r in moved.findings) == sorted(r["key"] for r in review.findings)
-    assert {r["line"] for r in moved.findings if r["code"] == "PF202"} == {21}
+    assert {r["line"] for r in moved.findings if r["code"] == "PF706"} == {21}
     # One finding for each rule: every rule's minimum outweighs a smaller --size.
     codes = {r["code"] for r in review.findings}
     assert len(codes) >= 2, codes

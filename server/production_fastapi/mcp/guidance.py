@@ -19,8 +19,9 @@ health checks, error responses, middleware, CORS, timeouts, graceful shutdown, r
   safe keeps behaviour (`review --fix` applies it); an unsafe one may change behaviour: ask the user first.
 - review_project(path): the same for a whole folder, including project-wide checks and deployment files. Both
   run the default set: rules right nearly every time, on service code (not tests, migrations, scripts or
-  examples). Opt-in rules (style, house conventions such as problem+json handlers and request IDs, log
-  formatting, missing health probes) run only when named in select, e.g. select=["PF", "PF301", "PF302"].
+  examples). Opt-in rules (style, house conventions such as problem+json handlers and request IDs, checks
+  judges found debatable on unseen code: missing health probes, dropped task references) run only when named
+  in select, e.g. select=["PF", "PF301", "PF302"].
 - list_templates / get_template(name): copy-ready, tested modules (settings, logging_config, middleware,
   error_handlers, health_checks, rate_limiting, database, lifespan, main, gunicorn_conf, Dockerfile). Prefer them
   to writing that plumbing by hand.

@@ -577,8 +577,9 @@ def _httpx_client(ctx: FileContext, receiver: ast.expr, at: ast.AST) -> bool:
     requires=("httpx", "redis", "aiohttp", "requests"),
     docs=RuleDocs(
         what_it_does="Flags `timeout=None` (or `httpx.Timeout(None)`) on httpx clients and requests, "
-        "`socket_timeout=None` on Redis clients, an `aiohttp.ClientTimeout()` that sets neither `total` nor "
-        "`sock_read` (every field defaults to no limit), and `requests` calls without `timeout=` (its default is "
+        "`socket_timeout=None` on Redis clients, an `aiohttp.ClientTimeout()` that leaves out both `total` and "
+        "`sock_read` (every field defaults to no limit; an explicit `total=None` is taken as meant), and "
+        "`requests` calls without `timeout=` (its default is "
         "none at all). httpx's 5-second default, redis-py 8's 5-second socket timeout and an aiohttp session's "
         "own 5-minute default are left alone: bounded, if generous.",
         why="A dependency that accepts the connection and never answers holds the request, its worker slot and a "
@@ -608,9 +609,10 @@ def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
             if is_none(keyword(call, "socket_timeout")):
                 yield ctx.violation(call, "`socket_timeout=None` lets a stalled Redis hold the request forever")
         elif qualified == "aiohttp.ClientTimeout":
-            # Every field defaults to None (no limit); a session without `timeout=` gets 5 minutes instead.
-            unbounded = [keyword(call, "total") if not call.args else call.args[0], keyword(call, "sock_read")]
-            if not has_star_kwargs(call) and all(v is None or is_none(v) for v in unbounded):
+            # Every field defaults to None (no limit); a session without `timeout=` gets 5 minutes instead. An
+            # explicit `total=None` is a decision (a long stream), not an oversight: only the implicit one is news.
+            total = keyword(call, "total") if not call.args else call.args[0]
+            if not has_star_kwargs(call) and total is None and keyword(call, "sock_read") is None:
                 yield ctx.violation(call, "`aiohttp.ClientTimeout()` without `total` or `sock_read` lets a read "
                                     "wait forever")
         elif qualified in _REQUESTS_CALLS:
@@ -636,6 +638,7 @@ _LOOP_GETTERS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop",
 
 @file_rule(
     code="PF707",
+    opt_in="judged debatable on unseen code: a task waiting on a timer or future stays referenced by the loop",
     name="dangling-task",
     severity="warning",
     message="task created and dropped: keep a reference until it finishes",

@@ -87,19 +87,23 @@ _NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # does not list (``rules/contexts.py`` classifies files and blocks), and the selection runs an opt-in rule only when
 # it is selected by its full code (``review/config.py``).
 
-Context = Literal["service", "debug", "script", "test", "migration", "example"]
+Context = Literal["service", "debug", "script", "test", "migration", "example", "vendored"]
 Tier = Literal["default", "opt-in"]
 
 #: Every context, with what puts code there (docs/rules.md prints these).
 CONTEXTS: dict[Context, str] = {
     "service": "the running service: everything not in another context",
-    "debug": 'blocks behind a debug or profiling flag (`if settings.DEBUG:`, `if os.getenv("PROFILE"):`)',
-    "script": "scripts and command-line tools (`scripts/`, `bin/`, `cli/`, `manage.py`, `__main__.py`, "
+    "debug": 'blocks behind a debug or profiling flag (`if settings.DEBUG:`, `if os.getenv("PROFILE"):`, '
+    "`if in_debug_mode():`)",
+    "script": "scripts and command-line tools (`scripts/`, `bin/`, `cli/`, `management/commands/`, `manage.py`, "
+    "`__main__.py`, "
     '`if __name__ == "__main__":` blocks, click/typer commands)',
     "test": "tests and test helpers (`tests/`, `testing/`, `fixtures/`, `test_*.py`, `*_test.py`, `conftest.py`)",
     "migration": "database migrations (`migrations/`, `alembic/versions/`, `migrations.py`, files with `revision` and "
     "`down_revision` and `def upgrade()`)",
     "example": "examples and documentation (`examples/`, `docs/`, `docs_src/`, `tutorial/`)",
+    "vendored": "third-party code copied into the project (`third_party/`, `thirdparty/`, `vendor/`, `_vendor/`): "
+    "its upstream owns it, and no rule reports there",
 }
 #: The default: the rule judges the service and nothing else.
 SERVICE_ONLY: tuple[Context, ...] = ("service",)

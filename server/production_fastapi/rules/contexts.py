@@ -2,7 +2,8 @@
 
 Rules declare the contexts they apply to (``Rule.contexts``); the engine asks :func:`context_at` where a finding sits
 and drops it when the rule does not apply there. A file gets one context from its path (relative to its project)
-and, for migrations, from its content; inside a service file, ``if __name__ == "__main__":`` blocks and click/typer
+and, for migrations and command-line programs (a ``__main__`` block that parses arguments, and no app or server),
+from its content; inside a service file, ``if __name__ == "__main__":`` blocks and click/typer
 commands are scripts, and blocks behind a debug or profiling flag are debug code.
 """
 
@@ -24,6 +25,8 @@ __all__ = ["context_at", "file_context", "is_main_guard", "path_context"]
 _MIGRATION_DIRS = frozenset({"migrations", "alembic", "migration"})
 _TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testutils", "test_utils"})
 _EXAMPLE_DIRS = frozenset({"examples", "example", "docs", "doc", "docs_src", "tutorial", "tutorials", "samples"})
+#: Third-party code copied in: the project runs it but does not own it.
+_VENDOR_DIRS = frozenset({"third_party", "thirdparty", "3rdparty", "vendor", "vendored", "_vendor"})
 _SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "cli", "benchmarks", "bench"})
 _SCRIPT_FILES = frozenset({"manage.py", "__main__.py", "cli.py", "setup.py", "noxfile.py"})
 _TEST_FILES = frozenset({"conftest.py", "testing.py", "tests.py", "pytest_plugin.py"})
@@ -35,12 +38,14 @@ _COMMAND_DIRS = frozenset({"management", "commands"})
 def path_context(relative: str) -> Context:
     """The context a path alone decides (``relative`` is the path inside its project, POSIX style).
 
-    Precedence: migration, test, example, script, service; a test under ``examples/`` is a test.
+    Precedence: vendored, migration, test, example, script, service; a test under ``examples/`` is a test.
     """
     parts = PurePosixPath(relative.replace("\\", "/")).parts
     directories = {part.lower() for part in parts[:-1]}
     name = parts[-1].lower() if parts else ""
     stem = name.rsplit(".", 1)[0]
+    if directories & _VENDOR_DIRS:
+        return "vendored"
     if ("versions" in directories and directories & _MIGRATION_DIRS) or "migrations" in directories:
         return "migration"
     if stem in _MIGRATION_DIRS:  # a package's migrations as one module (`core/migrations.py`)
@@ -55,6 +60,19 @@ def path_context(relative: str) -> Context:
 
 
 _REVISION = re.compile(r"^down_revision\b", re.MULTILINE)
+#: What a command-line program reads its arguments with.
+_ARGUMENT_PARSERS = ("argparse", "click", "typer", "fire", "docopt", "sys.argv")
+#: What a module that serves (or starts a server) mentions: such a program is the service, not a tool beside it.
+_SERVES = ("FastAPI(", "Starlette(", "APIRouter(", "Router(", "uvicorn", "gunicorn", "hypercorn", "granian",
+           ".launch(", "run_app(", "serve(", "Flask(")
+
+
+def _is_command_line_program(ctx: FileContext) -> bool:
+    """A benchmark, a data fetcher, a one-off tool: a module with a ``__main__`` block that parses command-line
+    arguments and neither builds an app nor starts a server. Run by hand, not by the service."""
+    if not ctx.mentions("__main__") or not ctx.mentions(*_ARGUMENT_PARSERS) or ctx.mentions(*_SERVES):
+        return False
+    return any(isinstance(node, ast.If) and is_main_guard(node.test) for node in ctx.tree.body)
 
 
 def file_context(ctx: FileContext) -> Context:
@@ -65,6 +83,8 @@ def file_context(ctx: FileContext) -> Context:
     found = path_context(ctx.relative)
     if found == "service" and ctx.mentions("down_revision") and ctx.search(_REVISION) and "def upgrade(" in ctx.source:
         found = "migration"
+    elif found == "service" and _is_command_line_program(ctx):
+        found = "script"
     ctx._pf_context = found  # type: ignore[attr-defined]
     return found
 

@@ -79,6 +79,7 @@ def print_call(ctx: FileContext) -> Iterator[Violation]:
 
 @file_rule(
     code="PF202",
+    opt_in="judged debatable on unseen code: an import-time basicConfig is often a library's or a tool's own choice",
     name="logging-basicconfig",
     severity="warning",
     message="`logging.basicConfig()` at import time: configure structured logging once, at startup",
@@ -229,6 +230,7 @@ _STDLIB_OPTIONS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
 
 @file_rule(
     code="PF204",
+    opt_in="judged wrong as often as right on unseen code: the values baked in are mostly labels and numbers",
     name="log-message-formatted-twice",
     severity="warning",
     message="log message is formatted in place and again by the logger with its arguments: a `%` or `{` in the "

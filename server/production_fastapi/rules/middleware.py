@@ -132,6 +132,7 @@ def _cors_call_kwargs(ctx: FileContext, call: ast.Call) -> bool:
 
 @file_rule(
     code="PF502",
+    opt_in="needs the auth scheme: the hole is open only where browsers attach credentials (cookies, HTTP auth)",
     name="cors-wildcard-with-credentials",
     severity="error",
     message="CORS allows any origin with credentials: every website can act as the logged-in user",

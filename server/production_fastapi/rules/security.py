@@ -228,9 +228,8 @@ def _binds_values(ctx: FileContext, call: ast.Call, skeleton: str) -> bool:
 # --- PF002 ----------------------------------------------------------------------------------------------------
 
 _SECRET_LAST = frozenset({"password", "passwd", "pwd", "secret", "token", "credentials", "passphrase"})
-_SECRET_KEY_QUALIFIERS = frozenset(
-    {"api", "secret", "private", "signing", "encryption", "access", "jwt", "auth", "hmac"}
-)
+#: ``access_key`` is left out: in S3-style pairs it is the key's public ID (``secret_key`` is the secret).
+_SECRET_KEY_QUALIFIERS = frozenset({"api", "secret", "private", "signing", "encryption", "jwt", "auth", "hmac"})
 _URL_LAST = frozenset({"url", "dsn", "uri"})
 _CREDENTIALS_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.IGNORECASE)
 _SECRET_TYPES = frozenset({"SecretStr", "SecretBytes"})
