@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FRESH", "FRESH2", "HOLDOUT", "PACKAGES", "SETS", "Package", "default_dir", "load_manifest", "manifest_path"]
+__all__ = ["FRESH", "FRESH2", "FRESH3", "HOLDOUT", "PACKAGES", "SETS", "Package", "default_dir", "load_manifest", "manifest_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,30 @@ FRESH2: tuple[Package, ...] = (
     Package("fastapi-cache2", "0.2.2", "cache library"),
 )
 
-SETS: dict[str, tuple[Package, ...]] = {"judged": PACKAGES, "holdout": HOLDOUT, "fresh": FRESH, "fresh2": FRESH2}
+#: A fifth set, chosen and fetched after the changes made on fresh2's evidence: the measurement of the final rules.
+FRESH3: tuple[Package, ...] = (
+    Package("llama-cpp-python", "0.3.36", "LLM server with an OpenAI-compatible API"),
+    Package("lmdeploy", "0.18.0", "LLM serving"),
+    Package("mlrun", "1.12.1", "MLOps platform with a FastAPI server"),
+    Package("piccolo-api", "1.11.0", "API helper library (Starlette and FastAPI)"),
+    Package("openllm", "0.6.30", "LLM serving CLI and server"),
+    Package("pipecat-ai", "1.14.0", "voice agent framework"),
+    Package("txtai", "9.14.0", "semantic search with a FastAPI API"),
+    Package("phidata", "2.7.10", "agent framework with a FastAPI playground"),
+    Package("fastapi-mcp", "0.4.0", "MCP bridge library for FastAPI"),
+    Package("mcpo", "0.0.20", "MCP-to-OpenAPI proxy server"),
+    Package("r2r", "3.6.6", "RAG server"),
+    Package("cognee", "1.6.5", "memory layer with a FastAPI API"),
+    Package("swarms", "16.0.3", "agent framework with an API server"),
+)
+
+SETS: dict[str, tuple[Package, ...]] = {
+    "judged": PACKAGES,
+    "holdout": HOLDOUT,
+    "fresh": FRESH,
+    "fresh2": FRESH2,
+    "fresh3": FRESH3,
+}
 
 
 def default_dir() -> Path:
