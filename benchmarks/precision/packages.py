@@ -12,7 +12,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FRESH", "FRESH2", "FRESH3", "HOLDOUT", "PACKAGES", "SETS", "Package", "default_dir", "load_manifest", "manifest_path"]
+__all__ = [
+    "FRESH",
+    "FRESH2",
+    "FRESH3",
+    "HOLDOUT",
+    "PACKAGES",
+    "SETS",
+    "Package",
+    "default_dir",
+    "load_manifest",
+    "manifest_path",
+]
 
 
 @dataclass(frozen=True, slots=True)

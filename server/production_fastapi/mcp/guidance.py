@@ -18,7 +18,7 @@ health checks, error responses, middleware, CORS, timeouts, graceful shutdown, r
   and the template that shows the right pattern. Run it on code you just wrote before presenting it. A fix marked
   safe keeps behaviour (`review --fix` applies it); an unsafe one may change behaviour: ask the user first.
 - review_project(path): the same for a whole folder, including project-wide checks and deployment files. Both
-  run the default set: rules right nearly every time, on service code (not tests, migrations, scripts or
+  run the default set: the rules judged right most often, on service code (not tests, migrations, scripts or
   examples). Opt-in rules (style, house conventions such as problem+json handlers and request IDs, checks
   judges found debatable on unseen code: missing health probes, dropped task references) run only when named
   in select, e.g. select=["PF", "PF301", "PF302"].

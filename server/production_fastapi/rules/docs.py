@@ -135,10 +135,11 @@ fixes the run would apply.
 
 ## The default set and opt-in rules
 
-Like ruff, the catalog has a **default set**, the rules that are right nearly every time on real code, and
-**opt-in rules**: style, house conventions, or checks known to be noisy, each with its reason below. With no
-configuration, or `select = ["PF"]`, only the default set runs: a clean default run means no finding a reviewer
-would agree with is left. An opt-in rule runs when a selector names it by its full code (`select = ["PF203"]`,
+Like ruff, the catalog has a **default set**, the rules judges found right most often on code nobody here wrote
+(the README has the figures, which fall short of the targets), and **opt-in rules**: style, house conventions, or
+checks judges found debatable or wrong more often than right, each with its reason below. With no configuration,
+or `select = ["PF"]`, only the default set runs; a clean default run says nothing about the opt-in rules (`ALL`
+runs every rule). An opt-in rule runs when a selector names it by its full code (`select = ["PF203"]`,
 `extend-select = ["PF203"]`, `--extend-select PF203`) or is `ALL`. A prefix (`PF2`) selects the default rules
 under it and never an opt-in one, as ruff treats preview rules under `explicit-preview-rules`: widening a selection
 to an area does not switch its noisy rules on by surprise. `ignore` works on both sets as usual.

@@ -390,7 +390,13 @@ def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
         return  # a `class Config` or a `ConfigDict(...)` call
     index = file_models(ctx)
     model_nodes = {id(m.node) for m in index.models.values()}
+    # Models built on `pydantic.v1` keep `class Config` on purpose: it is that API's only spelling. A file that
+    # imports `pydantic.v1` and defines no v2 model is such a file (its bases come from other v1 modules).
+    v1_nodes = {id(m.node) for m in ModelIndex([ctx], roots=V1_MODEL_BASES).models.values()}
+    v1_file = not model_nodes and ctx.mentions("pydantic.v1")
     for owner in ctx.nodes(ast.ClassDef):
+        if id(owner) in v1_nodes or v1_file:
+            continue
         for statement in owner.body:
             if not (isinstance(statement, ast.ClassDef) and statement.name == "Config"):
                 continue
@@ -420,6 +426,17 @@ def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
 def _ignored_on_v2(config: ast.ClassDef) -> bool:
     """A v1 key Pydantic 2 renamed or removed (``orm_mode``, ``allow_mutation``...): v2 warns and ignores it."""
     return any(isinstance(t, ast.Name) and t.id in CONFIG_RENAMES for s in config.body for t in _targets(s))
+
+
+#: The bases of Pydantic v1 models in Pydantic 2's compatibility namespace.
+V1_MODEL_BASES = frozenset(
+    {
+        "pydantic.v1.BaseModel",
+        "pydantic.v1.main.BaseModel",
+        "pydantic.v1.BaseSettings",
+        "pydantic.v1.env_settings.BaseSettings",
+    }
+)
 
 
 def _unresolved_bases(ctx: FileContext, owner: ast.ClassDef) -> bool:
