@@ -578,10 +578,11 @@ def _httpx_client(ctx: FileContext, receiver: ast.expr, at: ast.AST) -> bool:
     docs=RuleDocs(
         what_it_does="Flags `timeout=None` (or `httpx.Timeout(None)`) on httpx clients and requests, "
         "`socket_timeout=None` on Redis clients, an `aiohttp.ClientTimeout()` that leaves out both `total` and "
-        "`sock_read` (every field defaults to no limit; an explicit `total=None` is taken as meant), and "
-        "`requests` calls without `timeout=` (its default is "
-        "none at all). httpx's 5-second default, redis-py 8's 5-second socket timeout and an aiohttp session's "
-        "own 5-minute default are left alone: bounded, if generous.",
+        "`sock_read` (every field defaults to no limit; an explicit `total=None` is taken as meant), an "
+        "`aiohttp.ClientSession()` without `timeout=` that fetches URLs read from data (`session.get(item.url)`), "
+        "and `requests` calls without `timeout=` (its default is none at all). httpx's 5-second default, redis-py "
+        "8's 5-second socket timeout and an aiohttp session's own 5-minute default for URLs the code spells are "
+        "left alone: bounded, if generous.",
         why="A dependency that accepts the connection and never answers holds the request, its worker slot and a "
         "pooled connection forever. Under load the pool empties, every new request waits for a connection, and "
         "one hung upstream takes the whole service down with it.",
@@ -608,6 +609,10 @@ def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
         elif qualified in _REDIS_CLIENTS:
             if is_none(keyword(call, "socket_timeout")):
                 yield ctx.violation(call, "`socket_timeout=None` lets a stalled Redis hold the request forever")
+        elif qualified == "aiohttp.ClientSession":
+            if timeout is None and not has_star_kwargs(call) and _fetches_urls_from_data(call, ctx):
+                yield ctx.violation(call, "`aiohttp.ClientSession()` without `timeout=` fetches a URL taken from "
+                                    "data: a slow host someone else chose holds the request up to 5 minutes")
         elif qualified == "aiohttp.ClientTimeout":
             # Every field defaults to None (no limit); a session without `timeout=` gets 5 minutes instead. An
             # explicit `total=None` is a decision (a long stream), not an oversight: only the implicit one is news.
@@ -628,6 +633,30 @@ def call_without_timeout(ctx: FileContext) -> Iterator[Violation]:
             and _httpx_client(ctx, call.func.value, call)
         ):
             yield ctx.violation(call, "`timeout=None` disables the client's timeout for this request")
+
+
+def _fetches_urls_from_data(session: ast.Call, ctx: FileContext) -> bool:
+    """``async with aiohttp.ClientSession() as s: s.get(element.url)``: a request whose URL is read from an object or
+    a mapping (a record, a message, user input), not written in the code. Calls to the service's own upstreams,
+    whose URLs the code spells, are left to the session's 5-minute default."""
+    for ancestor in ctx.ancestors(session):
+        if isinstance(ancestor, ast.AsyncWith):
+            item = next((i for i in ancestor.items if i.context_expr is session), None)
+            if item is None or not isinstance(item.optional_vars, ast.Name):
+                return False
+            name = item.optional_vars.id
+            return any(
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+                and node.func.attr in _HTTP_VERBS
+                and node.args
+                and isinstance(node.args[0], (ast.Attribute, ast.Subscript))
+                for statement in ancestor.body
+                for node in ast.walk(statement)
+            )
+    return False
 
 
 # --- PF707 ----------------------------------------------------------------------------------------------------
