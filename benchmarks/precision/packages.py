@@ -16,6 +16,7 @@ __all__ = [
     "FRESH",
     "FRESH2",
     "FRESH3",
+    "FRESH4",
     "HOLDOUT",
     "PACKAGES",
     "SETS",
@@ -126,12 +127,28 @@ FRESH3: tuple[Package, ...] = (
     Package("swarms", "16.0.3", "agent framework with an API server"),
 )
 
+#: A sixth set, chosen after the last rule change of session 4 and before any finding was read: the measurement of
+#: the rules as they were left.
+FRESH4: tuple[Package, ...] = (
+    Package("vllm", "0.34.0", "LLM serving with an OpenAI-compatible API"),
+    Package("cog", "0.23.1", "model container HTTP server"),
+    Package("truss", "0.18.36", "model serving framework"),
+    Package("jina", "3.34.0", "multimodal serving framework with an HTTP gateway"),
+    Package("marqo", "3.18.2", "vector search server"),
+    Package("flet-web", "1.0.5", "web server of a UI framework"),
+    Package("litgpt", "0.5.13", "LLM toolkit with a serving command"),
+    Package("browser-use", "0.13.14", "browser agent with a server mode"),
+    Package("mem0ai", "2.2.1", "memory layer for agents"),
+    Package("aphrodite-engine", "0.24.1", "LLM serving engine"),
+)
+
 SETS: dict[str, tuple[Package, ...]] = {
     "judged": PACKAGES,
     "holdout": HOLDOUT,
     "fresh": FRESH,
     "fresh2": FRESH2,
     "fresh3": FRESH3,
+    "fresh4": FRESH4,
 }
 
 
