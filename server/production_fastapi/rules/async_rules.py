@@ -645,18 +645,28 @@ def _fetches_urls_from_data(session: ast.Call, ctx: FileContext) -> bool:
             if item is None or not isinstance(item.optional_vars, ast.Name):
                 return False
             name = item.optional_vars.id
-            return any(
-                isinstance(node, ast.Call)
+            requests = [
+                node
+                for statement in ancestor.body
+                for node in ast.walk(statement)
+                if isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name)
                 and node.func.value.id == name
                 and node.func.attr in _HTTP_VERBS
-                and node.args
-                and isinstance(node.args[0], (ast.Attribute, ast.Subscript))
-                for statement in ancestor.body
-                for node in ast.walk(statement)
+            ]
+            # A request that passes its own `timeout=` never falls back to the session's default.
+            return any(
+                keyword(request, "timeout") is None and request.args and _read_from_data(request.args[0])
+                for request in requests
             )
     return False
+
+
+def _read_from_data(url: ast.expr) -> bool:
+    """``element.url``, ``item["url"]``, ``self.webhook_url``: read from an object or a mapping, not spelled in
+    the call."""
+    return isinstance(url, (ast.Attribute, ast.Subscript))
 
 
 # --- PF707 ----------------------------------------------------------------------------------------------------

@@ -262,6 +262,12 @@ def _literal_default(value: ast.expr | None) -> str | None:
     return None
 
 
+def _kept_out_of_repr(value: ast.expr | None) -> bool:
+    """``Field(repr=False)``: a plain ``str`` kept out of reprs and tracebacks, which is what SecretStr is for."""
+    flag = keyword(value, "repr") if isinstance(value, ast.Call) else None
+    return isinstance(flag, ast.Constant) and flag.value is False
+
+
 def _plain_str(annotation: ast.expr) -> bool:
     names = {dotted(n) or "" for n in annotation_names(annotation)}
     short = {n.rpartition(".")[2] for n in names}
@@ -316,7 +322,7 @@ def secret_with_default(ctx: FileContext) -> Iterator[Violation]:
                 if default:
                     yield ctx.violation(statement, f"secret setting `{name}` has a literal default: require it "
                                         "from the environment")
-                elif _plain_str(statement.annotation):
+                elif _plain_str(statement.annotation) and not _kept_out_of_repr(statement.value):
                     yield ctx.violation(statement, f"secret setting `{name}` is a plain `str`: use `SecretStr` so "
                                         "it is masked in logs and tracebacks")
             elif name_words(name)[-1:] and name_words(name)[-1] in _URL_LAST and default and (
