@@ -211,6 +211,18 @@ def _base_key(key: str) -> str:
     return key.split("#", 1)[0]
 
 
+#: Rules split after findings were judged: the part a successor took over is reported under its code, on the same
+#: line and snippet (PF002's plain-`str` secrets became PF009).
+SUCCESSORS: dict[str, tuple[str, ...]] = {"PF002": ("PF009",)}
+
+
+def _successor_keys(key: str) -> list[str]:
+    """The same finding's key under each rule that took over part of its rule (``pkg:path:CODE:hash[#n]``)."""
+    package, path_and_rest = key.split(":", 1)
+    path, code, tail = path_and_rest.rsplit(":", 2)
+    return [f"{package}:{path}:{successor}:{tail}" for successor in SUCCESSORS.get(code, ())]
+
+
 def replay(
     sample: dict[str, dict[str, Any]], judgements: dict[str, Judgement], fresh: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -228,6 +240,8 @@ def replay(
     for key in sorted(judgements):
         verdict = judgements[key].verdict
         match = exact.get(key) or loose.get(_base_key(key))
+        for successor in _successor_keys(key) if match is None else ():
+            match = match or exact.get(successor) or loose.get(_base_key(successor))
         by_verdict[verdict]["still" if match else "gone"] += 1
         if verdict != "tp":
             continue

@@ -203,3 +203,11 @@ def test_excerpt_and_enclosing_headers() -> None:
     ]
     # A finding on the def line is about the function, so the function is not its scope.
     assert enclosing_headers(ast.parse(source), lines, 5) == ["3| @decorator\n4| class Service:"]
+
+
+def test_replay_follows_a_rule_split_to_its_successor() -> None:
+    from benchmarks.precision.report import _successor_keys
+
+    key = "authx==1.7.1:authx/config.py:PF002:69aeb725998b"
+    assert _successor_keys(key) == ["authx==1.7.1:authx/config.py:PF009:69aeb725998b"]
+    assert _successor_keys("a==1:b/c.py:PF706:abc#1") == []

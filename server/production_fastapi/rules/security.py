@@ -278,17 +278,16 @@ def _plain_str(annotation: ast.expr) -> bool:
     code="PF002",
     name="secret-with-default",
     severity="error",
-    message="secret setting has a literal default or is not a `SecretStr`",
+    message="secret setting has a literal default",
     skill_section="Security",
     template="settings.py",
     requires=("pydantic_settings", "pydantic"),
     docs=RuleDocs(
         what_it_does="In a `BaseSettings` class, flags fields named like secrets (`*_password`, `*_secret`, "
-        "`*_token`, `api_key`, `secret_key`...) that have a literal default or are typed `str` instead of "
-        "`SecretStr`, and URL/DSN fields whose default embeds a password.",
+        "`*_token`, `api_key`, `secret_key`...) that have a literal default, and URL/DSN fields whose default "
+        "embeds a password. A secret typed `str` without a default is PF009's (opt-in).",
         why="A default secret ships to every environment that forgets to set the variable: production runs with "
-        "the key from the repository, and anyone who has read the code can sign tokens. A plain `str` secret "
-        "prints in full wherever the settings object is logged or shown in a traceback; `SecretStr` masks it.",
+        "the key from the repository, and anyone who has read the code can sign tokens.",
         example='''\
 from pydantic_settings import BaseSettings
 
@@ -322,13 +321,62 @@ def secret_with_default(ctx: FileContext) -> Iterator[Violation]:
                 if default:
                     yield ctx.violation(statement, f"secret setting `{name}` has a literal default: require it "
                                         "from the environment")
-                elif _plain_str(statement.annotation) and not _kept_out_of_repr(statement.value):
-                    yield ctx.violation(statement, f"secret setting `{name}` is a plain `str`: use `SecretStr` so "
-                                        "it is masked in logs and tracebacks")
             elif name_words(name)[-1:] and name_words(name)[-1] in _URL_LAST and default and (
                 _CREDENTIALS_IN_URL.match(default)
             ):
                 yield ctx.violation(statement, f"setting `{name}` defaults to a URL with a password in it")
+
+
+@file_rule(
+    code="PF009",
+    opt_in="judged debatable on unseen code: a plain `str` secret leaks only where the settings are printed or logged",
+    name="secret-setting-plain-str",
+    severity="warning",
+    message="secret setting is a plain `str`: use `SecretStr` so it is masked in logs and tracebacks",
+    skill_section="Security",
+    template="settings.py",
+    requires=("pydantic_settings", "pydantic"),
+    docs=RuleDocs(
+        what_it_does="In a `BaseSettings` class, flags fields named like secrets (`*_password`, `*_secret`, "
+        "`*_token`, `api_key`...) typed `str` with no literal default (a default is PF002's). A field declared "
+        "with `Field(repr=False)` is left alone.",
+        why="A plain `str` secret prints in full wherever the settings object is logged, printed or shown in a "
+        "traceback with locals; `SecretStr` prints `**********` and gives the value only to "
+        "`get_secret_value()`.",
+        example='''\
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    smtp_password: str
+''',
+        use_instead='''\
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    smtp_password: SecretStr
+''',
+    ),
+)
+def secret_setting_plain_str(ctx: FileContext) -> Iterator[Violation]:
+    if not ctx.mentions("BaseSettings"):
+        return
+    index = ModelIndex([ctx], roots=frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings"}))
+    for model in index.models.values():
+        for statement in model.node.body:
+            if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+                continue
+            name = statement.target.id
+            if (
+                _is_secret_name(name)
+                and not _literal_default(statement.value)
+                and _plain_str(statement.annotation)
+                and not _kept_out_of_repr(statement.value)
+            ):
+                yield ctx.violation(statement, f"secret setting `{name}` is a plain `str`: use `SecretStr` so it is "
+                                    "masked in logs and tracebacks")
 
 
 # --- PF003 ----------------------------------------------------------------------------------------------------
