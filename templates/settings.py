@@ -1,6 +1,6 @@
 """Typed service configuration read once from the environment, failing fast at startup on anything invalid.
 
-Rules: PF002, PF003, PF008, PF602, PF605
+Rules: PF002, PF003, PF008, PF009, PF602, PF605
 
 Adopt: copy next to the other templates and add your own fields. Read settings through ``get_settings()`` (cached)
 or pass a ``Settings(...)`` to ``create_app`` in tests. Names map to environment variables without a prefix
