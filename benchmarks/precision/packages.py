@@ -17,6 +17,7 @@ __all__ = [
     "FRESH2",
     "FRESH3",
     "FRESH4",
+    "FRESH5",
     "HOLDOUT",
     "PACKAGES",
     "SETS",
@@ -150,6 +151,20 @@ FRESH4: tuple[Package, ...] = (
     Package("bolna", "0.11.9", "voice agent server"),
 )
 
+#: A seventh set, chosen after the changes made once fresh4 was judged (PF009's split, a request's own timeout,
+#: `Field(repr=False)`) and before any finding was read.
+FRESH5: tuple[Package, ...] = (
+    Package("memgpt", "0.2.0", "agent server"),
+    Package("marker-pdf", "2.0.0", "document conversion with a FastAPI server"),
+    Package("paddlex", "3.7.2", "model serving"),
+    Package("funasr", "1.4.16", "speech recognition with a FastAPI runtime"),
+    Package("embedchain", "0.1.128", "RAG framework with an API server"),
+    Package("griptape", "1.13.0", "agent framework"),
+    Package("gptcache", "0.1.44", "LLM cache with a FastAPI server"),
+    Package("modelscope", "1.40.2", "model hub with a serving module"),
+    Package("lazyllm", "1.4.0", "LLM application framework with FastAPI services"),
+)
+
 SETS: dict[str, tuple[Package, ...]] = {
     "judged": PACKAGES,
     "holdout": HOLDOUT,
@@ -157,6 +172,7 @@ SETS: dict[str, tuple[Package, ...]] = {
     "fresh2": FRESH2,
     "fresh3": FRESH3,
     "fresh4": FRESH4,
+    "fresh5": FRESH5,
 }
 
 
