@@ -19,6 +19,7 @@ __all__ = [
     "HTTP_METHODS",
     "MODEL_BASES",
     "SETTINGS_BASES",
+    "V1_MODEL_BASES",
     "ModelClass",
     "ModelIndex",
     "Route",
@@ -58,6 +59,15 @@ MODEL_BASES = frozenset(
         "pydantic_settings.BaseSettings",
         "pydantic.BaseSettings",
         "sqlmodel.SQLModel",
+    }
+)
+#: The bases of Pydantic v1 models in Pydantic 2's compatibility namespace (``pydantic.v1``).
+V1_MODEL_BASES = frozenset(
+    {
+        "pydantic.v1.BaseModel",
+        "pydantic.v1.main.BaseModel",
+        "pydantic.v1.BaseSettings",
+        "pydantic.v1.env_settings.BaseSettings",
     }
 )
 SETTINGS_BASES = frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings", "pydantic.v1.BaseSettings"})

@@ -728,18 +728,21 @@ def dangling_task(ctx: FileContext) -> Iterator[Violation]:
         call = statement.value
         if not isinstance(call, ast.Call):
             continue
-        if _never_suspends(ctx, call):
-            continue
-        if ctx.qualified_name(call.func) in _TASK_FACTORIES:
+        if _creates_a_task(ctx, call) and not _never_suspends(ctx, call):
             yield ctx.violation(call)
-            continue
-        func = call.func
-        if isinstance(func, ast.Attribute) and func.attr == "create_task" and isinstance(func.value, ast.Name):
-            values = assigned_values(ctx, func.value.id, call)
-            if values and all(
-                isinstance(v, ast.Call) and ctx.qualified_name(v.func) in _LOOP_GETTERS for v in values
-            ):
-                yield ctx.violation(call)
+
+
+def _creates_a_task(ctx: FileContext, call: ast.Call) -> bool:
+    """``asyncio.create_task(...)``, ``asyncio.ensure_future(...)``, or ``loop.create_task(...)`` on a loop."""
+    if ctx.qualified_name(call.func) in _TASK_FACTORIES:
+        return True
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "create_task" and isinstance(func.value, ast.Name)):
+        return False
+    values = assigned_values(ctx, func.value.id, call)
+    return bool(values) and all(
+        isinstance(v, ast.Call) and ctx.qualified_name(v.func) in _LOOP_GETTERS for v in values or ()
+    )
 
 
 def _never_suspends(ctx: FileContext, task: ast.Call) -> bool:

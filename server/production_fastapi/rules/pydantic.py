@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from production_fastapi.rules._helpers import (
+    V1_MODEL_BASES,
     ModelClass,
     ModelIndex,
     annotation_names,
@@ -426,17 +427,6 @@ def pydantic_v1_config(ctx: FileContext) -> Iterator[Violation]:
 def _ignored_on_v2(config: ast.ClassDef) -> bool:
     """A v1 key Pydantic 2 renamed or removed (``orm_mode``, ``allow_mutation``...): v2 warns and ignores it."""
     return any(isinstance(t, ast.Name) and t.id in CONFIG_RENAMES for s in config.body for t in _targets(s))
-
-
-#: The bases of Pydantic v1 models in Pydantic 2's compatibility namespace.
-V1_MODEL_BASES = frozenset(
-    {
-        "pydantic.v1.BaseModel",
-        "pydantic.v1.main.BaseModel",
-        "pydantic.v1.BaseSettings",
-        "pydantic.v1.env_settings.BaseSettings",
-    }
-)
 
 
 def _unresolved_bases(ctx: FileContext, owner: ast.ClassDef) -> bool:

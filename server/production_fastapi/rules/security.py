@@ -262,6 +262,20 @@ def _literal_default(value: ast.expr | None) -> str | None:
     return None
 
 
+#: The settings classes PF002 and PF009 read: pydantic-settings' and Pydantic 1's own `BaseSettings`.
+_SETTINGS_ROOTS = frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings"})
+
+
+def _settings_fields(ctx: FileContext) -> Iterator[tuple[ast.AnnAssign, str]]:
+    """Every annotated field (and its name) of the file's settings classes."""
+    if not ctx.mentions("BaseSettings"):
+        return
+    for model in ModelIndex([ctx], roots=_SETTINGS_ROOTS).models.values():
+        for statement in model.node.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                yield statement, statement.target.id
+
+
 def _kept_out_of_repr(value: ast.expr | None) -> bool:
     """``Field(repr=False)``: a plain ``str`` kept out of reprs and tracebacks, which is what SecretStr is for."""
     flag = keyword(value, "repr") if isinstance(value, ast.Call) else None
@@ -308,23 +322,16 @@ class Settings(BaseSettings):
     ),
 )
 def secret_with_default(ctx: FileContext) -> Iterator[Violation]:
-    if not ctx.mentions("BaseSettings"):
-        return
-    index = ModelIndex([ctx], roots=frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings"}))
-    for model in index.models.values():
-        for statement in model.node.body:
-            if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
-                continue
-            name = statement.target.id
-            default = _literal_default(statement.value)
-            if _is_secret_name(name):
-                if default:
-                    yield ctx.violation(statement, f"secret setting `{name}` has a literal default: require it "
-                                        "from the environment")
-            elif name_words(name)[-1:] and name_words(name)[-1] in _URL_LAST and default and (
-                _CREDENTIALS_IN_URL.match(default)
-            ):
-                yield ctx.violation(statement, f"setting `{name}` defaults to a URL with a password in it")
+    for statement, name in _settings_fields(ctx):
+        default = _literal_default(statement.value)
+        if _is_secret_name(name):
+            if default:
+                yield ctx.violation(statement, f"secret setting `{name}` has a literal default: require it "
+                                    "from the environment")
+        elif name_words(name)[-1:] and name_words(name)[-1] in _URL_LAST and default and (
+            _CREDENTIALS_IN_URL.match(default)
+        ):
+            yield ctx.violation(statement, f"setting `{name}` defaults to a URL with a password in it")
 
 
 @file_rule(
@@ -361,22 +368,15 @@ class Settings(BaseSettings):
     ),
 )
 def secret_setting_plain_str(ctx: FileContext) -> Iterator[Violation]:
-    if not ctx.mentions("BaseSettings"):
-        return
-    index = ModelIndex([ctx], roots=frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings"}))
-    for model in index.models.values():
-        for statement in model.node.body:
-            if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
-                continue
-            name = statement.target.id
-            if (
-                _is_secret_name(name)
-                and not _literal_default(statement.value)
-                and _plain_str(statement.annotation)
-                and not _kept_out_of_repr(statement.value)
-            ):
-                yield ctx.violation(statement, f"secret setting `{name}` is a plain `str`: use `SecretStr` so it is "
-                                    "masked in logs and tracebacks")
+    for statement, name in _settings_fields(ctx):
+        if (
+            _is_secret_name(name)
+            and not _literal_default(statement.value)
+            and _plain_str(statement.annotation)
+            and not _kept_out_of_repr(statement.value)
+        ):
+            yield ctx.violation(statement, f"secret setting `{name}` is a plain `str`: use `SecretStr` so it is "
+                                "masked in logs and tracebacks")
 
 
 # --- PF003 ----------------------------------------------------------------------------------------------------
