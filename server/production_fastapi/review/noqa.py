@@ -108,7 +108,7 @@ def parse_suppressions(text: str, *, python: bool = False) -> Suppressions:
     lines: dict[int, frozenset[str]] = {}
     file_codes: set[str] = set()
     file_all = False
-    # The directive is case-insensitive (NoQA too): the common spellings first, then the lowered text.
+    # Both directives are case-insensitive (NoQA, NOSEC too); most files hold neither and stop here.
     if not _DIRECTIVES.search(text):
         return Suppressions({}, frozenset())
     candidates: list[tuple[int, str]]
